@@ -1,0 +1,34 @@
+"""Machine-readable error codes shared by every HTTP API and dead-letter record."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    # request syntax
+    MALFORMED_JSON = "malformed_json"
+    VALIDATION_FAILED = "validation_failed"
+    BODY_TOO_LARGE = "body_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    BAD_QUERY = "bad_query"
+    # identity
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    # registry and routing
+    UNKNOWN_BUREAU = "unknown_bureau"
+    NOT_A_PARTNER = "not_a_partner"
+    NO_COMPETENT_BUREAU = "no_competent_bureau"
+    SAME_BUREAU = "same_bureau"
+    REGISTRY_NOT_READY = "registry_not_ready"
+    # life cycle
+    NOT_FOUND = "not_found"
+    ILLEGAL_TRANSITION = "illegal_transition"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    UNKNOWN_QUESTION = "unknown_question"
+    # bus
+    UNDECODABLE_MESSAGE = "undecodable_message"
+    UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
+    UNROUTABLE = "unroutable"
+    HANDLER_REFUSED = "handler_refused"
+    METHOD_NOT_ALLOWED = "method_not_allowed"

@@ -1,0 +1,33 @@
+"""The partner registry as it travels from the hub to the desks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import Field
+
+from protocol.v1.content import Frozen
+from protocol.v1.types import BureauCode, ProvinceCode
+
+
+class AgreementStatus(StrEnum):
+    SIGNED = "signed"
+    """A signed partner: may send and receive assistance requests."""
+    PENDING = "pending"
+    """Negotiating; listed, but requests are refused."""
+    SUSPENDED = "suspended"
+    """Agreement suspended; requests are refused."""
+
+
+class BureauRecord(Frozen):
+    code: BureauCode
+    name: str = Field(min_length=1, max_length=100)
+    province: ProvinceCode
+    province_name: str = Field(min_length=1, max_length=20)
+    level: int = Field(ge=1, le=3)
+    """1 provincial, 2 prefecture (city), 3 county-level bureau."""
+    longitude: float = Field(ge=-180, le=180)
+    latitude: float = Field(ge=-90, le=90)
+    status: AgreementStatus
+    signed_on: dt.date | None = None

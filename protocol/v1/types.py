@@ -1,0 +1,45 @@
+"""Constrained scalar types shared by every v1 model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+BureauCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+"""A bureau is named by the 6-digit administrative division code it is competent for."""
+
+ProvinceCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
+
+Address = Annotated[str, StringConstraints(pattern=r"^(\d{6}|hub|desk\.[a-z0-9_-]{1,32})$")]
+"""Who sends or receives a message: a bureau code, the hub, or a regional desk."""
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+
+
+def _check_uscc(value: str) -> str:
+    """Validate a unified social credit code (GB 32100-2015), check character included."""
+    try:
+        return str(uscc.validate(value))
+    except StdnumError as exc:
+        raise ValueError(f"invalid unified social credit code: {exc}") from None
+
+
+CreditCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, min_length=18, max_length=18),
+    AfterValidator(_check_uscc),
+]
+
+
+def province_of(code: str) -> str:
+    """The provincial-level division a bureau code belongs to."""
+    return code[:2]
+
+
+def division_of_credit_code(credit_code: str) -> str:
+    """Characters 3-8 of a credit code: the registering authority's division code."""
+    return credit_code[2:8]

@@ -1,0 +1,1 @@
+"""xiecha's services: the platform hub, the regional desks, and their shared kit."""

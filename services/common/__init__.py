@@ -1,0 +1,1 @@
+"""Infrastructure shared by every xiecha service: logging, database, bus, HTTP."""

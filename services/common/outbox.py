@@ -1,0 +1,108 @@
+"""Transactional outbox: messages are stored with the change that caused them.
+
+Guarantee: a message enqueued in a committed transaction is published at least
+once, with publisher confirms, in enqueue order per relay; it is deleted only after
+the broker confirmed it. A crash between confirm and delete republishes it, which
+consumers absorb because they are idempotent by message id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+
+import aio_pika
+import asyncpg
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractExchange
+
+from protocol import routing
+from protocol.v1 import Message
+
+log = structlog.get_logger()
+
+AfterPublish = Callable[
+    [asyncpg.Connection, Sequence[asyncpg.Record], dt.datetime], Awaitable[None]
+]
+"""Called in the relay's transaction with the rows just confirmed and when publishing began."""
+
+
+async def enqueue(conn: asyncpg.Connection, message: Message) -> None:
+    """Store ``message`` in the caller's transaction; the relay publishes it after commit."""
+    exchange, key = routing.route(message.sender, message.recipient, message.type)
+    await conn.execute(
+        "INSERT INTO outbox (message_id, exchange, routing_key, message_type, correlation_id,"
+        " payload) VALUES ($1, $2, $3, $4, $5, $6)",
+        message.message_id, exchange, key, message.type, message.correlation_id,
+        message.model_dump_json().encode(),
+    )
+
+
+def amqp_message(row: asyncpg.Record) -> aio_pika.Message:
+    return aio_pika.Message(
+        row["payload"],
+        message_id=str(row["message_id"]),
+        correlation_id=row["correlation_id"],
+        type=row["message_type"],
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows; woken by NOTIFY, with a polling fallback."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        channel: AbstractChannel,
+        *,
+        after_publish: AfterPublish | None = None,
+        batch: int = 500,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._pool, self._channel = pool, channel
+        self._after_publish = after_publish
+        self._batch, self._poll = batch, poll_seconds
+        self._wake = asyncio.Event()
+        self._exchanges: dict[str, AbstractExchange] = {}
+
+    async def _exchange(self, name: str) -> AbstractExchange:
+        if name not in self._exchanges:
+            self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
+        return self._exchanges[name]
+
+    async def flush_once(self) -> int:
+        """Publish one batch; returns how many messages were confirmed and removed."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT * FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", self._batch
+            )
+            if not rows:
+                return 0
+            started = dt.datetime.now(dt.UTC)
+            publishes = [
+                (await self._exchange(r["exchange"])).publish(amqp_message(r), r["routing_key"])
+                for r in rows
+            ]
+            await asyncio.gather(*publishes)
+            if self._after_publish:
+                await self._after_publish(conn, rows, started)
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
+        return len(rows)
+
+    async def run(self) -> None:
+        async with self._pool.acquire() as listener:
+            await listener.add_listener("outbox", lambda *_: self._wake.set())
+            while True:
+                self._wake.clear()
+                try:
+                    if await self.flush_once():
+                        continue
+                except (aio_pika.exceptions.AMQPError, ConnectionError, OSError) as exc:
+                    log.warning("outbox publish failed; will retry", error=str(exc))
+                    await asyncio.sleep(self._poll)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll)

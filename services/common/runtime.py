@@ -1,0 +1,73 @@
+"""A service's running parts: database pool, broker connection, consumers, outbox relay.
+
+Start-up order: database (created and migrated), broker topology, relay, consumers.
+Shut-down runs in reverse, letting in-flight messages finish before connections close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import aio_pika
+import asyncpg
+import structlog
+from aio_pika.abc import AbstractRobustConnection
+
+from services.common import db, topology
+from services.common.consumer import Consumer, Handler
+from services.common.outbox import AfterPublish, OutboxRelay
+
+log = structlog.get_logger()
+
+
+@dataclass
+class Runtime:
+    service: str
+    dsn: str
+    amqp_url: str
+    region: str = ""
+    provinces: Iterable[str] = ()
+    concurrency: int = 32
+    pool_size: int = 10
+    pool: asyncpg.Pool = field(init=False)
+    connection: AbstractRobustConnection = field(init=False)
+    _consumers: list[Consumer] = field(default_factory=list, init=False)
+    _relay: asyncio.Task[None] | None = field(default=None, init=False)
+
+    async def open(self) -> None:
+        await db.ensure_database(self.dsn)
+        await db.migrate(self.dsn, self.service)
+        self.pool = await db.open_pool(self.dsn, max_size=self.pool_size)
+        self.connection = await aio_pika.connect_robust(self.amqp_url)
+
+    async def start(
+        self, handler: Handler, *, after_publish: AfterPublish | None = None
+    ) -> None:
+        """Declare the topology, start the relay, then consume every owned queue."""
+        consuming = await self.connection.channel(publisher_confirms=True)
+        await consuming.set_qos(prefetch_count=self.concurrency)
+        queues = await topology.declare_all(consuming, self.service, self.region, self.provinces)
+        publishing = await self.connection.channel(publisher_confirms=True)
+        relay = OutboxRelay(self.pool, publishing, after_publish=after_publish)
+        self._relay = asyncio.create_task(relay.run(), name=f"{self.service}-outbox-relay")
+        for queue in queues.values():
+            consumer = Consumer(self.pool, consuming, queue, handler, concurrency=self.concurrency)
+            await consumer.start()
+            self._consumers.append(consumer)
+        log.info("service started", queues=sorted(queues))
+
+    async def close(self) -> None:
+        for consumer in self._consumers:
+            await consumer.stop()
+        if self._relay is not None:
+            self._relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay
+        with contextlib.suppress(Exception):
+            await self.connection.close()
+        with contextlib.suppress(Exception):
+            await self.pool.close()
+        log.info("service stopped")

@@ -1,0 +1,1 @@
+"""A regional desk: hosts the bureaus of some provinces, their investigators and requests."""

@@ -1,0 +1,62 @@
+"""Command line of a regional desk: ``python -m services.desk serve|migrate|add-investigator``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from services.common import db
+from services.common.logs import configure_logging
+from services.common.serve import run
+from services.desk.app import create_app
+from services.desk.settings import DeskSettings
+from services.desk.store import investigators
+
+cli = typer.Typer(add_completion=False, help=__doc__)
+
+
+@cli.command()
+def serve() -> None:
+    """Run the desk's HTTP API and bus consumers until Ctrl-C."""
+    settings = DeskSettings()
+    configure_logging(f"desk.{settings.region}", settings.log_level)
+    run(create_app(settings), settings.http_host, settings.http_port)
+
+
+@cli.command()
+def migrate() -> None:
+    """Create the desk's database if needed and apply pending migrations."""
+    settings = DeskSettings()
+    configure_logging(f"desk.{settings.region}", settings.log_level)
+
+    async def go() -> None:
+        await db.ensure_database(settings.dsn)
+        await db.migrate(settings.dsn, "desk")
+
+    asyncio.run(go())
+
+
+@cli.command("add-investigator")
+def add_investigator(
+    name: str = typer.Option(..., help="Display name"),
+    bureau: str = typer.Option(..., help="6-digit code of the investigator's bureau"),
+    token: str = typer.Option("", help="Token to use (a random one by default)"),
+) -> None:
+    """Register an investigator and print the bearer token."""
+    settings = DeskSettings()
+
+    async def go() -> str:
+        await db.ensure_database(settings.dsn)
+        await db.migrate(settings.dsn, "desk")
+        pool = await db.open_pool(settings.dsn, min_size=1, max_size=1)
+        async with pool.acquire() as conn:
+            _, issued = await investigators.add(conn, name, bureau, token=token or None)
+        await pool.close()
+        return issued
+
+    typer.echo(asyncio.run(go()))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,144 @@
+"""The desk's JSON HTTP API for investigators (bearer token per investigator)."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+
+from protocol.errors import ErrorCode
+from protocol.v1.content import ReplyContent
+from services.common.http import ApiError, json_ok, read_model
+from services.desk import views
+from services.desk.domain.errors import Refused
+from services.desk.domain.lifecycle import Transition
+from services.desk.store import investigators
+from services.desk.store.investigators import Investigator
+from services.desk.usecases import CreateRequest, Desk
+
+DESK = web.AppKey("desk", Desk)
+
+STATUS_OF: dict[ErrorCode, int] = {
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.ILLEGAL_TRANSITION: 409,
+    ErrorCode.IDEMPOTENCY_CONFLICT: 409,
+    ErrorCode.REGISTRY_NOT_READY: 503,
+    ErrorCode.BAD_QUERY: 400,
+}
+"""Refusals map to 422 unless listed here."""
+
+
+def refused(exc: Refused) -> ApiError:
+    return ApiError(STATUS_OF.get(exc.code, 422), exc.code, exc.message)
+
+
+@web.middleware
+async def refusal_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:  # type: ignore[type-arg]
+    try:
+        return await handler(request)
+    except Refused as exc:
+        raise refused(exc) from None
+
+
+async def caller(request: web.Request) -> Investigator:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
+    async with request.app[DESK].pool.acquire() as conn:
+        who = await investigators.by_token(conn, token.strip())
+    if who is None:
+        raise ApiError(401, ErrorCode.UNAUTHENTICATED, "unknown or revoked token")
+    return who
+
+
+def request_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise ApiError(404, ErrorCode.NOT_FOUND, "no such request") from None
+
+
+async def create_request(request: web.Request) -> web.Response:
+    who = await caller(request)
+    cmd = await read_model(request, CreateRequest)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 128:
+        raise ApiError(400, ErrorCode.BAD_QUERY, "Idempotency-Key must be 1-128 characters")
+    desk = request.app[DESK]
+    req, replayed = await desk.create(who, cmd, key, request["correlation_id"])
+    response = json_ok(views.request_view(req, await desk.names()), status=201)
+    response.headers["Location"] = f"/v1/requests/{req['id']}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+async def get_request(request: web.Request) -> web.Response:
+    who = await caller(request)
+    desk = request.app[DESK]
+    req, timeline = await desk.show(who, request_id(request), request["correlation_id"])
+    return json_ok(views.request_view(req, await desk.names(), timeline))
+
+
+async def list_requests(request: web.Request) -> web.Response:
+    who = await caller(request)
+    box = request.query.get("box", "inbox")
+    if box not in ("inbox", "outbox"):
+        raise ApiError(400, ErrorCode.BAD_QUERY, "box must be inbox or outbox")
+    try:
+        limit = int(request.query.get("limit", "50"))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= 200:
+        raise ApiError(400, ErrorCode.BAD_QUERY, "limit must be an integer from 1 to 200")
+    cursor = request.query.get("cursor")
+    after = views.decode_cursor(cursor) if cursor else None
+    desk = request.app[DESK]
+    rows = await desk.box(who, box, limit, after)
+    names = await desk.names()
+    return json_ok({
+        "items": [views.request_view(r, names) for r in rows],
+        "next_cursor": views.encode_cursor(rows[-1]) if len(rows) == limit else None,
+    })
+
+
+async def accept(request: web.Request) -> web.Response:
+    who = await caller(request)
+    desk = request.app[DESK]
+    req = await desk.act(who, request_id(request), Transition.ACCEPT, request["correlation_id"])
+    return json_ok(views.request_view(req, await desk.names()))
+
+
+async def reply(request: web.Request) -> web.Response:
+    who = await caller(request)
+    content = await read_model(request, ReplyContent)
+    desk = request.app[DESK]
+    req = await desk.act(who, request_id(request), Transition.REPLY, request["correlation_id"],
+                         reply=content)
+    return json_ok(views.request_view(req, await desk.names()))
+
+
+async def me(request: web.Request) -> web.Response:
+    who = await caller(request)
+    names = await request.app[DESK].names()
+    return json_ok({"id": str(who.id), "name": who.name, "role": who.role,
+                    "bureau": views.bureau_ref(who.bureau, names)})
+
+
+async def health(request: web.Request) -> web.Response:
+    async with request.app[DESK].pool.acquire() as conn:
+        await conn.fetchval("SELECT 1")
+    return json_ok({"status": "ok"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.middlewares.append(refusal_middleware)
+    app.router.add_post("/v1/requests", create_request)
+    app.router.add_get("/v1/requests", list_requests)
+    app.router.add_get("/v1/requests/{id}", get_request)
+    app.router.add_post("/v1/requests/{id}/accept", accept)
+    app.router.add_post("/v1/requests/{id}/reply", reply)
+    app.router.add_get("/v1/me", me)
+    app.router.add_get("/healthz", health)

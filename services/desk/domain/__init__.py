@@ -1,0 +1,1 @@
+"""The desk's pure domain: life cycle, jurisdiction. Standard library and protocol only."""

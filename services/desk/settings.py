@@ -1,0 +1,45 @@
+"""The desk's settings: environment variables prefixed XIECHA_DESK_, read once at start."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DeskSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XIECHA_DESK_", frozen=True)
+
+    region: str = Field("zj", pattern=r"^[a-z0-9_-]{1,32}$")
+    """Short name of the region this desk serves; names its queues and database."""
+    provinces: str = "33"
+    """Comma-separated 2-digit codes of the provincial-level regions whose bureaus it hosts."""
+    database_url: str = ""
+    """Defaults to postgresql://postgres:postgres@127.0.0.1:5432/xiecha_desk_<region>."""
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8101
+    max_body_bytes: int = 256 * 1024
+    consumer_concurrency: int = Field(32, ge=1, le=1000)
+    db_pool_size: int = Field(10, ge=2, le=200)
+    log_level: str = "INFO"
+
+    @field_validator("provinces")
+    @classmethod
+    def _check_provinces(cls, value: str) -> str:
+        codes = [p.strip() for p in value.split(",") if p.strip()]
+        if not codes or not all(len(p) == 2 and p.isdigit() for p in codes):
+            raise ValueError("provinces must be comma-separated 2-digit codes, e.g. 33,44")
+        return ",".join(codes)
+
+    @property
+    def province_codes(self) -> tuple[str, ...]:
+        return tuple(self.provinces.split(","))
+
+    @property
+    def dsn(self) -> str:
+        return self.database_url or (
+            f"postgresql://postgres:postgres@127.0.0.1:5432/xiecha_desk_{self.region}"
+        )
+
+    def hosts(self, bureau: str) -> bool:
+        return bureau[:2] in self.province_codes

@@ -1,0 +1,143 @@
+"""Requests, their timelines, parked out-of-order events, and the access audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+_FIELDS = (
+    "id, requester, recipient, kind, content, state, reply, correlation_id, created_at,"
+    " created_by, updated_at, last_seq, due_date, content_sha256"
+)
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    id: uuid.UUID
+    requester: str
+    recipient: str
+    kind: str
+    content: dict[str, Any]
+    merchant_name: str
+    credit_code: str | None
+    due_date: dt.date | None
+    state: str
+    correlation_id: str
+    created_at: dt.datetime
+    created_by: str
+    idempotency_key: str | None
+    content_sha256: bytes | None
+
+
+async def insert(conn: asyncpg.Connection, r: NewRequest) -> bool:
+    """Insert unless the id, or the requester's idempotency key, is already taken."""
+    inserted = await conn.fetchval(
+        "INSERT INTO request (id, requester, recipient, kind, content, merchant_name,"
+        " credit_code, due_date, state, correlation_id, created_at, created_by, updated_at,"
+        " idempotency_key, content_sha256)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$11,$13,$14)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        r.id, r.requester, r.recipient, r.kind, r.content, r.merchant_name, r.credit_code,
+        r.due_date, r.state, r.correlation_id, r.created_at, r.created_by,
+        r.idempotency_key, r.content_sha256,
+    )
+    return bool(inserted)
+
+
+async def by_idempotency_key(
+    conn: asyncpg.Connection, requester: str, key: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_FIELDS} FROM request WHERE requester = $1 AND idempotency_key = $2",
+        requester, key,
+    )
+
+
+async def get(
+    conn: asyncpg.Connection, request_id: uuid.UUID, *, lock: bool = False
+) -> asyncpg.Record | None:
+    suffix = " FOR UPDATE" if lock else ""
+    return await conn.fetchrow(f"SELECT {_FIELDS} FROM request WHERE id = $1{suffix}", request_id)
+
+
+async def set_state(
+    conn: asyncpg.Connection, request_id: uuid.UUID, state: str, at: dt.datetime,
+    *, last_seq: int | None = None, reply: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        "UPDATE request SET state = $2, updated_at = greatest(updated_at, $3),"
+        " last_seq = coalesce($4, last_seq), reply = coalesce($5, reply) WHERE id = $1",
+        request_id, state, at, last_seq, reply,
+    )
+
+
+async def add_event(
+    conn: asyncpg.Connection, *, event_id: uuid.UUID, request_id: uuid.UUID, seq: int | None,
+    type: str, bureau: str, actor: str, at: dt.datetime, data: dict[str, Any] | None = None,
+) -> bool:
+    """Append to the timeline; False when this event id is already there."""
+    added = await conn.fetchval(
+        "INSERT INTO request_event (event_id, request_id, seq, type, bureau, actor,"
+        " occurred_at, data) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        event_id, request_id, seq, type, bureau, actor, at, data,
+    )
+    return bool(added)
+
+
+async def has_event(conn: asyncpg.Connection, event_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM request_event WHERE event_id = $1", event_id))
+
+
+async def timeline(conn: asyncpg.Connection, request_id: uuid.UUID) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        "SELECT event_id, seq, type, bureau, actor, occurred_at, data FROM request_event"
+        " WHERE request_id = $1 ORDER BY occurred_at, seq NULLS FIRST, event_id",
+        request_id,
+    ))
+
+
+async def page(
+    conn: asyncpg.Connection, *, column: str, bureau: str, limit: int,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+) -> list[asyncpg.Record]:
+    """Newest first, keyset-paginated on (created_at, id) so pages are stable."""
+    assert column in ("requester", "recipient")
+    if after is None:
+        return list(await conn.fetch(
+            f"SELECT {_FIELDS} FROM request WHERE {column} = $1"
+            " ORDER BY created_at DESC, id DESC LIMIT $2", bureau, limit,
+        ))
+    return list(await conn.fetch(
+        f"SELECT {_FIELDS} FROM request WHERE {column} = $1 AND (created_at, id) < ($3, $4)"
+        " ORDER BY created_at DESC, id DESC LIMIT $2", bureau, limit, *after,
+    ))
+
+
+async def park(conn: asyncpg.Connection, request_id: uuid.UUID, seq: int, payload: bytes) -> None:
+    await conn.execute(
+        "INSERT INTO parked_event (request_id, seq, payload) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING", request_id, seq, payload,
+    )
+
+
+async def unpark(conn: asyncpg.Connection, request_id: uuid.UUID, seq: int) -> bytes | None:
+    payload: bytes | None = await conn.fetchval(
+        "DELETE FROM parked_event WHERE request_id = $1 AND seq = $2 RETURNING payload",
+        request_id, seq,
+    )
+    return payload
+
+
+async def audit(
+    conn: asyncpg.Connection, *, investigator: uuid.UUID, bureau: str, action: str,
+    request_id: uuid.UUID | None, correlation_id: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO audit_log (investigator_id, bureau, action, request_id, correlation_id)"
+        " VALUES ($1, $2, $3, $4, $5)", investigator, bureau, action, request_id, correlation_id,
+    )

@@ -1,0 +1,1 @@
+"""The hub: the partner registry and the routing of assistance requests."""

@@ -1,0 +1,39 @@
+"""The hub's app factory: registry authority, statistics, stray-message return."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from services.common.http import new_app
+from services.common.runtime import Runtime
+from services.hub import api
+from services.hub.inbound import HubInbound, publish_registry
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(dsn: str, amqp_url: str, clock: Clock = utc_now, *,
+               concurrency: int = 32, pool_size: int = 10) -> web.Application:
+    app = new_app(64 * 1024)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        runtime = Runtime("hub", dsn, amqp_url, concurrency=concurrency, pool_size=pool_size)
+        await runtime.open()
+        app[api.POOL] = runtime.pool
+        await runtime.start(HubInbound(clock))
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            if await conn.fetchval("SELECT count(*) FROM registry_state"):
+                await publish_registry(conn, "registry-startup")
+        yield
+        await runtime.close()
+
+    app.cleanup_ctx.append(resources)
+    api.add_routes(app)
+    return app

@@ -1,0 +1,22 @@
+"""The hub's settings: environment variables prefixed XIECHA_HUB_, read once at start."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XIECHA_HUB_", frozen=True)
+
+    database_url: str = "postgresql://postgres:postgres@127.0.0.1:5432/xiecha_hub"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    rabbit_admin_url: str = "http://guest:guest@127.0.0.1:15672"
+    """RabbitMQ management API, used to apply the policies of deploy/rabbitmq/topology.json."""
+    http_host: str = "127.0.0.1"
+    http_port: int = 8100
+    agreements_csv: str = ""
+    """Optional CSV (code,status,signed_on) of real partner agreements; demo data otherwise."""
+    consumer_concurrency: int = Field(32, ge=1, le=1000)
+    db_pool_size: int = Field(10, ge=2, le=200)
+    log_level: str = "INFO"
