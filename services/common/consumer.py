@@ -105,7 +105,8 @@ class Consumer:
                 log.info("duplicate message ignored")
 
     async def _retry_later(self, incoming: AbstractIncomingMessage) -> None:
-        count = int((incoming.headers or {}).get("x-delivery-count", 0) or 0)
+        raw = (incoming.headers or {}).get("x-delivery-count", 0)
+        count = raw if isinstance(raw, int) else 0
         log.exception("handler failed; message will be redelivered", delivery_count=count)
         await asyncio.sleep(min(5.0, 0.1 * 2**count))
         await incoming.nack(requeue=True)

@@ -23,6 +23,12 @@ M = TypeVar("M", bound=BaseModel)
 HandlerT = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CORRELATION_HEADER = "X-Correlation-ID"
+CORRELATION = web.RequestKey("correlation_id", str)
+
+
+def correlation_id(request: web.Request) -> str:
+    """The id that follows this HTTP request through every service's logs and messages."""
+    return request[CORRELATION]
 
 
 class ApiError(Exception):
@@ -66,7 +72,7 @@ async def error_middleware(request: web.Request, handler: HandlerT) -> web.Strea
 async def correlation_middleware(request: web.Request, handler: HandlerT) -> web.StreamResponse:
     given = request.headers.get(CORRELATION_HEADER, "")
     cid = given if 0 < len(given) <= 64 and given.isprintable() else str(uuid.uuid4())
-    request["correlation_id"] = cid
+    request[CORRELATION] = cid
     with structlog.contextvars.bound_contextvars(correlation_id=cid, path=request.path):
         response = await handler(request)
     response.headers[CORRELATION_HEADER] = cid

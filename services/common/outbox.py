@@ -95,14 +95,21 @@ class OutboxRelay:
 
     async def run(self) -> None:
         async with self._pool.acquire() as listener:
-            await listener.add_listener("outbox", lambda *_: self._wake.set())
-            while True:
-                self._wake.clear()
-                try:
-                    if await self.flush_once():
-                        continue
-                except (aio_pika.exceptions.AMQPError, ConnectionError, OSError) as exc:
-                    log.warning("outbox publish failed; will retry", error=str(exc))
-                    await asyncio.sleep(self._poll)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
+            wake = lambda *_: self._wake.set()  # noqa: E731
+            await listener.add_listener("outbox", wake)
+            try:
+                await self._loop()
+            finally:
+                await listener.remove_listener("outbox", wake)
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                if await self.flush_once():
+                    continue
+            except (aio_pika.exceptions.AMQPError, ConnectionError, OSError) as exc:
+                log.warning("outbox publish failed; will retry", error=str(exc))
+                await asyncio.sleep(self._poll)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll)

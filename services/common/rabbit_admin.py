@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 import aiohttp
 import structlog
+from yarl import URL
 
 from services.common.topology import definition
 
@@ -15,25 +16,28 @@ log = structlog.get_logger()
 class RabbitAdmin:
     def __init__(self, base_url: str) -> None:
         """``base_url`` like http://guest:guest@127.0.0.1:15672 (credentials in the URL)."""
-        url = aiohttp.client.URL(base_url)
+        url = URL(base_url)
         self._base = str(url.with_user(None).with_password(None)).rstrip("/")
-        self._auth = aiohttp.BasicAuth(url.user or "guest", url.password or "guest")
+        self._headers = {
+            "Authorization": aiohttp.encode_basic_auth(url.user or "guest", url.password or "guest")
+        }
 
     async def _put(self, path: str, body: dict[str, object]) -> None:
-        async with aiohttp.ClientSession(auth=self._auth) as s:
-            async with s.put(f"{self._base}/api/{path}", json=body) as resp:
-                if resp.status not in (200, 201, 204):
-                    raise RuntimeError(f"PUT {path}: {resp.status} {await resp.text()}")
+        async with aiohttp.ClientSession(headers=self._headers) as s, s.put(
+            f"{self._base}/api/{path}", json=body
+        ) as resp:
+            if resp.status not in (200, 201, 204):
+                raise RuntimeError(f"PUT {path}: {resp.status} {await resp.text()}")
 
     async def _delete(self, path: str) -> None:
-        async with aiohttp.ClientSession(auth=self._auth) as s, s.delete(
+        async with aiohttp.ClientSession(headers=self._headers) as s, s.delete(
             f"{self._base}/api/{path}"
         ) as resp:
             if resp.status not in (200, 204, 404):
                 raise RuntimeError(f"DELETE {path}: {resp.status} {await resp.text()}")
 
     async def get(self, path: str) -> object:
-        async with aiohttp.ClientSession(auth=self._auth) as s, s.get(
+        async with aiohttp.ClientSession(headers=self._headers) as s, s.get(
             f"{self._base}/api/{path}"
         ) as resp:
             resp.raise_for_status()

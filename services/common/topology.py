@@ -41,7 +41,8 @@ def queues_for(owner: str, region: str = "", provinces: Iterable[str] = ()) -> l
             continue
         bindings: list[tuple[str, str]] = []
         for b in q["bindings"]:
-            keys = [b["key"].format(province=p) for p in provinces] if "{province}" in b["key"] else [b["key"]]
+            key: str = b["key"]
+            keys = [key.format(province=p) for p in provinces] if "{province}" in key else [key]
             bindings += [(b["exchange"], k) for k in keys]
         specs.append(QueueSpec(q["name"].format(region=region), tuple(bindings)))
     return specs

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from protocol.errors import ErrorCode
 from protocol.v1.content import ReplyContent
-from services.common.http import ApiError, json_ok, read_model
+from services.common.http import ApiError, HandlerT, correlation_id, json_ok, read_model
 from services.desk import views
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import Transition
@@ -34,7 +34,7 @@ def refused(exc: Refused) -> ApiError:
 
 
 @web.middleware
-async def refusal_middleware(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:  # type: ignore[type-arg]
+async def refusal_middleware(request: web.Request, handler: HandlerT) -> web.StreamResponse:
     try:
         return await handler(request)
     except Refused as exc:
@@ -67,7 +67,7 @@ async def create_request(request: web.Request) -> web.Response:
     if key is not None and not 1 <= len(key) <= 128:
         raise ApiError(400, ErrorCode.BAD_QUERY, "Idempotency-Key must be 1-128 characters")
     desk = request.app[DESK]
-    req, replayed = await desk.create(who, cmd, key, request["correlation_id"])
+    req, replayed = await desk.create(who, cmd, key, correlation_id(request))
     response = json_ok(views.request_view(req, await desk.names()), status=201)
     response.headers["Location"] = f"/v1/requests/{req['id']}"
     if replayed:
@@ -78,7 +78,7 @@ async def create_request(request: web.Request) -> web.Response:
 async def get_request(request: web.Request) -> web.Response:
     who = await caller(request)
     desk = request.app[DESK]
-    req, timeline = await desk.show(who, request_id(request), request["correlation_id"])
+    req, timeline = await desk.show(who, request_id(request), correlation_id(request))
     return json_ok(views.request_view(req, await desk.names(), timeline))
 
 
@@ -107,7 +107,7 @@ async def list_requests(request: web.Request) -> web.Response:
 async def accept(request: web.Request) -> web.Response:
     who = await caller(request)
     desk = request.app[DESK]
-    req = await desk.act(who, request_id(request), Transition.ACCEPT, request["correlation_id"])
+    req = await desk.act(who, request_id(request), Transition.ACCEPT, correlation_id(request))
     return json_ok(views.request_view(req, await desk.names()))
 
 
@@ -115,7 +115,7 @@ async def reply(request: web.Request) -> web.Response:
     who = await caller(request)
     content = await read_model(request, ReplyContent)
     desk = request.app[DESK]
-    req = await desk.act(who, request_id(request), Transition.REPLY, request["correlation_id"],
+    req = await desk.act(who, request_id(request), Transition.REPLY, correlation_id(request),
                          reply=content)
     return json_ok(views.request_view(req, await desk.names()))
 

@@ -75,7 +75,8 @@ class Inbound:
             raise Refused(ErrorCode.HANDLER_REFUSED, "envelope and body disagree on the parties")
         await requests.insert(conn, requests.NewRequest(
             id=b.request_id, requester=b.requester, recipient=b.recipient, kind=b.content.kind,
-            content=b.content.model_dump(mode="json"), merchant_name=b.content.subject.merchant_name,
+            content=b.content.model_dump(mode="json"),
+            merchant_name=b.content.subject.merchant_name,
             credit_code=b.content.subject.credit_code, due_date=b.content.due_date,
             state=State.CREATED, correlation_id=msg.correlation_id, created_at=b.created_at,
             created_by=b.created_by, idempotency_key=None, content_sha256=None,
@@ -133,6 +134,6 @@ class Inbound:
 
 def _change_from(msg: RecipientEvent) -> Change:
     b = msg.body
-    data = b.reply.model_dump(mode="json") if isinstance(msg, RequestReplied) else None
+    data = msg.body.reply.model_dump(mode="json") if isinstance(msg, RequestReplied) else None
     return Change(_TRANSITION[msg.type], msg.sender, b.actor, b.occurred_at, seq=b.seq,
                   data=data, event_id=b.event_id)

@@ -21,7 +21,9 @@ def bureau_ref(code: str, names: Mapping[str, BureauRecord]) -> dict[str, str]:
 
 
 def request_view(
-    req: asyncpg.Record, names: Mapping[str, BureauRecord], timeline: list[asyncpg.Record] | None = None
+    req: asyncpg.Record,
+    names: Mapping[str, BureauRecord],
+    timeline: list[asyncpg.Record] | None = None,
 ) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": str(req["id"]),

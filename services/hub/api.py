@@ -69,8 +69,10 @@ async def registry(request: web.Request) -> web.Response:
     status, province = request.query.get("status"), request.query.get("province")
     async with request.app[POOL].acquire() as conn:
         version, bureaus = await store.load_registry(conn)
-    items = [b.model_dump(mode="json") for b in bureaus
-             if (status is None or b.status == status) and (province is None or b.province == province)]
+    items = [
+        b.model_dump(mode="json") for b in bureaus
+        if status in (None, b.status) and province in (None, b.province)
+    ]
     return json_ok({"version": version, "count": len(items), "bureaus": items})
 
 
