@@ -1,0 +1,103 @@
+"""The wire contract: schemas in the repo match the models, and messages round-trip."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import jsonschema
+import pytest
+from pydantic import ValidationError
+from stdnum.cn import uscc
+
+from protocol import routing, schemas
+from protocol.v1 import MESSAGE_TYPES, RequestSubmitted, parse_message
+from services.common.topology import definition, queues_for
+
+
+def submitted(**over: object) -> RequestSubmitted:
+    body = {
+        "request_id": uuid.uuid4(), "event_id": uuid.uuid4(), "requester": "330110",
+        "recipient": "510107", "created_at": "2026-11-27T08:00:00+08:00", "created_by": "张三",
+        "content": {"kind": "merchant_registration",
+                    "subject": {"merchant_name": "某店", "credit_code": valid_credit_code()},
+                    "questions": [{"id": "q1", "text": "是否登记？"}]},
+    }
+    return RequestSubmitted(correlation_id="c-1", sender="330110", recipient="510107",
+                            body=body | over)
+
+
+def valid_credit_code(division: str = "510107") -> str:
+    first = f"91{division}MA6CXXXX"[:17].ljust(17, "0")
+    return first + uscc.calc_check_digit(first)
+
+
+def test_committed_schemas_match_the_models() -> None:
+    assert schemas.drift() == [], "run `make schemas` and commit protocol/schemas"
+
+
+def test_every_message_type_has_a_schema_that_accepts_its_instances() -> None:
+    msg = submitted()
+    schema = json.loads((schemas.SCHEMA_DIR / "request.submitted.json").read_text())
+    jsonschema.validate(json.loads(msg.model_dump_json()), schema)
+    assert set(MESSAGE_TYPES) == {p.stem for p in schemas.SCHEMA_DIR.glob("*.json")}
+
+
+def test_message_round_trips_through_json() -> None:
+    msg = submitted()
+    assert parse_message(msg.model_dump_json()) == msg
+
+
+@pytest.mark.parametrize("raw", [
+    b"not json", b"{}", b'{"type": "request.nonsense"}',
+    json.dumps({"type": "request.submitted", "schema_version": 2}).encode(),
+])
+def test_bad_messages_are_refused(raw: bytes) -> None:
+    with pytest.raises(ValidationError):
+        parse_message(raw)
+
+
+def test_unknown_fields_are_refused() -> None:
+    data = json.loads(submitted().model_dump_json())
+    data["body"]["surprise"] = 1
+    with pytest.raises(ValidationError, match="surprise"):
+        parse_message(json.dumps(data))
+
+
+def test_credit_code_check_character_is_verified() -> None:
+    good = valid_credit_code()
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    with pytest.raises(ValidationError, match="credit code"):
+        submitted(content={"kind": "merchant_registration",
+                           "subject": {"merchant_name": "x", "credit_code": bad},
+                           "questions": [{"id": "q1", "text": "?"}]})
+
+
+def test_duplicate_question_ids_are_refused() -> None:
+    with pytest.raises(ValidationError, match="unique"):
+        submitted(content={"kind": "document_service", "subject": {"merchant_name": "x"},
+                           "questions": [{"id": "q", "text": "a"}, {"id": "q", "text": "b"}]})
+
+
+def test_routing_keys_carry_version_province_and_bureau() -> None:
+    assert routing.route("330110", "510107", "request.submitted") == (
+        routing.DESK_EXCHANGE, "v1.desk.51.510107.request.submitted")
+    assert routing.route("330110", "hub", "event.recorded") == (
+        routing.HUB_EXCHANGE, "v1.hub.33.330110.event.recorded")
+    assert routing.route("desk.zj", "hub", "registry.requested")[1] == (
+        "v1.hub.desk.zj.registry.requested")
+    with pytest.raises(ValueError):
+        routing.route("hub", "nobody", "x")
+
+
+def test_topology_definition_matches_routing_names() -> None:
+    exchanges = {e["name"] for e in definition()["exchanges"]}
+    assert {routing.DESK_EXCHANGE, routing.HUB_EXCHANGE, routing.REGISTRY_EXCHANGE,
+            routing.UNROUTABLE_EXCHANGE, routing.DEAD_LETTER_EXCHANGE} == exchanges
+    desk = {q.name: q for q in queues_for("desk", "zj", ["33", "34"])}
+    assert set(desk) == {routing.desk_inbox_queue("zj"), routing.desk_registry_queue("zj")}
+    inbox = desk[routing.desk_inbox_queue("zj")]
+    assert (routing.DESK_EXCHANGE, routing.desk_binding("34")) in inbox.bindings
+    hub = {q.name for q in queues_for("hub")}
+    assert hub == {routing.HUB_EVENTS_QUEUE, routing.HUB_UNROUTABLE_QUEUE}
+    assert definition()["queue_arguments"]["x-queue-type"] == "quorum"
