@@ -101,6 +101,7 @@ class Consumer:
             )
             if first:
                 await self._handler(conn, message)
+                log.info("message handled")
             else:
                 log.info("duplicate message ignored")
 

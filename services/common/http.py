@@ -7,6 +7,7 @@ status and a machine-readable code from ``protocol.errors``; only a bug gives a 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -73,8 +74,11 @@ async def correlation_middleware(request: web.Request, handler: HandlerT) -> web
     given = request.headers.get(CORRELATION_HEADER, "")
     cid = given if 0 < len(given) <= 64 and given.isprintable() else str(uuid.uuid4())
     request[CORRELATION] = cid
-    with structlog.contextvars.bound_contextvars(correlation_id=cid, path=request.path):
+    started = time.perf_counter()
+    with structlog.contextvars.bound_contextvars(correlation_id=cid):
         response = await handler(request)
+        log.info("http", method=request.method, path=request.path, status=response.status,
+                 ms=round((time.perf_counter() - started) * 1000, 1))
     response.headers[CORRELATION_HEADER] = cid
     return response
 

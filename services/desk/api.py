@@ -13,6 +13,7 @@ from services.desk import views
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import Transition
 from services.desk.store import investigators
+from services.desk.store import registry as registry_store
 from services.desk.store.investigators import Investigator
 from services.desk.usecases import CreateRequest, Desk
 
@@ -128,9 +129,10 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
+    """Liveness plus readiness: the registry version this desk has (0 = not yet received)."""
     async with request.app[DESK].pool.acquire() as conn:
-        await conn.fetchval("SELECT 1")
-    return json_ok({"status": "ok"})
+        version = await registry_store.version(conn)
+    return json_ok({"status": "ok", "registry_version": version})
 
 
 def add_routes(app: web.Application) -> None:

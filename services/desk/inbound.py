@@ -73,7 +73,7 @@ class Inbound:
         b = msg.body
         if msg.sender != b.requester or msg.recipient != b.recipient:
             raise Refused(ErrorCode.HANDLER_REFUSED, "envelope and body disagree on the parties")
-        await requests.insert(conn, requests.NewRequest(
+        inserted = await requests.insert(conn, requests.NewRequest(
             id=b.request_id, requester=b.requester, recipient=b.recipient, kind=b.content.kind,
             content=b.content.model_dump(mode="json"),
             merchant_name=b.content.subject.merchant_name,
@@ -81,11 +81,14 @@ class Inbound:
             state=State.CREATED, correlation_id=msg.correlation_id, created_at=b.created_at,
             created_by=b.created_by, idempotency_key=None, content_sha256=None,
         ))
-        await requests.add_event(conn, event_id=b.event_id, request_id=b.request_id, seq=None,
-                                 type="created", bureau=b.requester, actor=b.created_by,
-                                 at=b.created_at)
+        if inserted:  # else: the requester is on this desk too, or this is a re-sent copy
+            await requests.add_event(conn, event_id=b.event_id, request_id=b.request_id,
+                                     seq=None, type="created", bureau=b.requester,
+                                     actor=b.created_by, at=b.created_at)
         req = await requests.get(conn, b.request_id, lock=True)
         assert req is not None
+        if (req["requester"], req["recipient"]) != (b.requester, b.recipient):
+            raise Refused(ErrorCode.HANDLER_REFUSED, "request id already used by other parties")
         if State(req["state"]) in (State.CREATED, State.SENT):
             change = Change(Transition.DELIVER, b.recipient, "xiecha", self.clock(),
                             seq=req["last_seq"] + 1)

@@ -1,0 +1,103 @@
+"""``python -m services.demo``: set up, start the hub and three desks, show them working."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
+import aiohttp
+import typer
+
+from services.common import db
+from services.common.logs import configure_logging
+from services.demo.processes import Service
+from services.demo.traffic import DEMO_BUREAUS, Traffic, demo_token
+from services.desk.store import investigators
+from services.hub.settings import HubSettings
+from services.setup import SetupSettings, set_up
+
+PROVINCES = {"zj": "33", "gd": "44", "sc": "51"}
+
+
+def services(base_port: int, setup: SetupSettings) -> list[Service]:
+    hub = Service("hub", "services.hub", base_port, {"XIECHA_HUB_HTTP_PORT": str(base_port)})
+    desks = [
+        Service(f"desk-{region}", "services.desk", base_port + i, {
+            "XIECHA_DESK_REGION": region, "XIECHA_DESK_PROVINCES": provinces,
+            "XIECHA_DESK_HTTP_PORT": str(base_port + i),
+            "XIECHA_DESK_DATABASE_URL": setup.desk_dsn_template.format(region=region),
+        })
+        for i, (region, provinces) in enumerate(PROVINCES.items(), start=1)
+    ]
+    return [hub, *desks]
+
+
+async def add_demo_investigators(setup: SetupSettings) -> None:
+    for region, bureaus in DEMO_BUREAUS.items():
+        pool = await db.open_pool(setup.desk_dsn_template.format(region=region), min_size=1,
+                                  max_size=1)
+        async with pool.acquire() as conn:
+            for code, name in bureaus:
+                await investigators.add(conn, name, code, token=demo_token(code))
+        await pool.close()
+
+
+def banner(procs: list[Service]) -> str:
+    lines = ["", "xiecha is running.", f"  hub  {procs[0].url}/v1/stats"]
+    lines += [f"  {p.name}  {p.url}" for p in procs[1:]]
+    lines += ["", "Demo investigators (Authorization: Bearer <token>):"]
+    for region, bureaus in DEMO_BUREAUS.items():
+        lines += [f"  desk-{region}  {code} {name:<8} token {demo_token(code)}"
+                  for code, name in bureaus]
+    lines += ["", f"Try:  curl -H 'Authorization: Bearer demo-330110' {procs[1].url}/v1/requests?box=outbox",
+              "Logs: .run/logs/   Stop: Ctrl-C", ""]
+    return "\n".join(lines)
+
+
+async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Path) -> None:
+    setup = SetupSettings(desks=",".join(f"{r}:{p}" for r, p in PROVINCES.items()))
+    version = await set_up(HubSettings(), setup)
+    typer.echo(f"databases migrated, queues declared, partner registry version {version}")
+    await add_demo_investigators(setup)
+    procs = services(base_port, setup)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with aiohttp.ClientSession() as session:
+        try:
+            for p in procs:
+                await p.start(log_dir)
+            for p in procs:
+                await p.ready(session)
+            typer.echo(banner(procs))
+            flow = None
+            if traffic:
+                desk_urls = {p.name.removeprefix("desk-"): p.url for p in procs[1:]}
+                flow = asyncio.create_task(Traffic(session, desk_urls).run(interval, typer.echo))
+            await stop.wait()
+            if flow is not None:
+                flow.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flow
+        finally:
+            typer.echo("stopping ...")
+            for p in reversed(procs):
+                await p.stop()
+    typer.echo("stopped cleanly.")
+
+
+def main(
+    traffic: bool = typer.Option(True, help="Let demo requests flow between the regions."),
+    interval: float = typer.Option(2.0, help="Seconds between demo requests."),
+    base_port: int = typer.Option(8100, help="Hub port; desks take the next ports."),
+    log_dir: Path = typer.Option(Path(".run/logs"), help="Where service logs go."),
+) -> None:
+    configure_logging("demo", "WARNING")
+    asyncio.run(main_async(traffic, interval, base_port, log_dir))
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,61 @@
+"""Starting and stopping the hub and desk processes of the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+
+@dataclass
+class Service:
+    name: str
+    module: str
+    port: int
+    env: dict[str, str]
+    process: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = (log_dir / f"{self.name}.log").open("ab")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", self.module, "serve",
+            env=os.environ | self.env, stdout=log, stderr=log,
+            start_new_session=True,  # Ctrl-C reaches only us; we stop children in order
+        )
+
+    async def stop(self, grace: float = 10.0) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), grace)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+    async def ready(self, session: aiohttp.ClientSession, timeout: float = 60.0) -> dict[str, object]:
+        """Wait until /healthz answers (and, for a desk, the registry arrived)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if self.process is not None and self.process.returncode is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
+            try:
+                async with session.get(f"{self.url}/healthz") as resp:
+                    body: dict[str, object] = await resp.json()
+                    if resp.status == 200 and body.get("registry_version", 1):
+                        return body
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not become ready within {timeout:.0f}s")

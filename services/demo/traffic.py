@@ -1,0 +1,87 @@
+"""Demo traffic: investigators of six bureaus in three regions ask and answer each other."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any
+
+import aiohttp
+from stdnum.cn import uscc
+
+DEMO_BUREAUS: dict[str, list[tuple[str, str]]] = {
+    "zj": [("330110", "余杭 陈敏"), ("330106", "西湖 王磊")],
+    "gd": [("440106", "天河 李娜"), ("440305", "南山 黄伟")],
+    "sc": [("510104", "锦江 刘洋"), ("510107", "武侯 张静")],
+}
+KINDS = ["merchant_registration", "complainant_identity", "document_service",
+         "evidence_collection", "case_lead_transfer"]
+MERCHANTS = ["某某电子商务有限公司", "某某网络科技有限公司", "某某食品商行", "某某服饰旗舰店"]
+
+
+def demo_token(bureau: str) -> str:
+    """Fixed, public demo tokens (demo only: real tokens come from add-investigator)."""
+    return f"demo-{bureau}"
+
+
+def credit_code(division: str, rng: random.Random) -> str:
+    body = f"91{division}MA{rng.randrange(16**7):07X}"[:17]
+    return body + uscc.calc_check_digit(body)
+
+
+class Traffic:
+    def __init__(self, session: aiohttp.ClientSession, desk_urls: dict[str, str],
+                 seed: int = 17) -> None:
+        self.session, self.urls, self.rng = session, desk_urls, random.Random(seed)
+
+    async def _call(self, method: str, url: str, bureau: str, body: Any = None) -> Any:
+        headers = {"Authorization": f"Bearer {demo_token(bureau)}"}
+        async with self.session.request(method, url, json=body, headers=headers) as resp:
+            data = await resp.json()
+            if resp.status >= 300:
+                raise RuntimeError(f"{method} {url}: {resp.status} {data}")
+            return data
+
+    async def _until(self, region: str, bureau: str, rid: str, state: str) -> None:
+        url = f"{self.urls[region]}/v1/requests/{rid}"
+        headers = {"Authorization": f"Bearer {demo_token(bureau)}"}
+        for _ in range(300):
+            async with self.session.get(url, headers=headers) as resp:
+                # 404 until the request reaches the recipient's desk
+                if resp.status == 200 and (await resp.json())["state"] == state:
+                    return
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"request {rid} never reached {state}")
+
+    async def round_trip(self) -> str:
+        """One request from a random bureau to one in another region, answered."""
+        src, dst = self.rng.sample(sorted(DEMO_BUREAUS), 2)
+        (a, a_name), (b, b_name) = self.rng.choice(DEMO_BUREAUS[src]), self.rng.choice(DEMO_BUREAUS[dst])
+        kind = self.rng.choice(KINDS)
+        subject = {"merchant_name": f"{b_name[:2]}{self.rng.choice(MERCHANTS)}",
+                   "credit_code": credit_code(b, self.rng), "platform": "某电商平台"}
+        body = {"kind": kind, "subject": subject,
+                "questions": [{"id": "q1", "text": "请核实该主体的登记情况。"}]}
+        if self.rng.random() < 0.5:
+            body["recipient"] = b  # otherwise resolved from the credit code
+        started = time.monotonic()
+        created = await self._call("POST", f"{self.urls[src]}/v1/requests", a, body)
+        rid = created["id"]
+        await self._until(dst, b, rid, "delivered")
+        await self._call("POST", f"{self.urls[dst]}/v1/requests/{rid}/accept", b)
+        reply = {"findings": "经核查，该主体已在我局登记，状态正常。",
+                 "answers": [{"question_id": "q1", "answer": "已登记", "confirmed": True}]}
+        await self._call("POST", f"{self.urls[dst]}/v1/requests/{rid}/reply", b, reply)
+        await self._until(src, a, rid, "replied")
+        took = time.monotonic() - started
+        return (f"{a_name} -> {b_name}  {kind:<22} {created['recipient']['name']} replied"
+                f" ({took:.2f}s)")
+
+    async def run(self, interval: float, say: Any) -> None:
+        while True:
+            try:
+                say(await self.round_trip())
+            except (RuntimeError, aiohttp.ClientError) as exc:
+                say(f"demo round trip failed: {exc}")
+            await asyncio.sleep(interval)
