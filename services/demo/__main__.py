@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
+from typing import Annotated
 
 import aiohttp
 import typer
@@ -51,7 +52,8 @@ def banner(procs: list[Service]) -> str:
     for region, bureaus in DEMO_BUREAUS.items():
         lines += [f"  desk-{region}  {code} {name:<8} token {demo_token(code)}"
                   for code, name in bureaus]
-    lines += ["", f"Try:  curl -H 'Authorization: Bearer demo-330110' {procs[1].url}/v1/requests?box=outbox",
+    lines += ["", "Try:  curl -H 'Authorization: Bearer demo-330110'"
+                  f" '{procs[1].url}/v1/requests?box=outbox'",
               "Logs: .run/logs/   Stop: Ctrl-C", ""]
     return "\n".join(lines)
 
@@ -90,10 +92,10 @@ async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Pa
 
 
 def main(
-    traffic: bool = typer.Option(True, help="Let demo requests flow between the regions."),
-    interval: float = typer.Option(2.0, help="Seconds between demo requests."),
-    base_port: int = typer.Option(8100, help="Hub port; desks take the next ports."),
-    log_dir: Path = typer.Option(Path(".run/logs"), help="Where service logs go."),
+    traffic: Annotated[bool, typer.Option(help="Let demo requests flow between regions.")] = True,
+    interval: Annotated[float, typer.Option(help="Seconds between demo requests.")] = 2.0,
+    base_port: Annotated[int, typer.Option(help="Hub port; desks take the next ports.")] = 8100,
+    log_dir: Annotated[Path, typer.Option(help="Where service logs go.")] = Path(".run/logs"),
 ) -> None:
     configure_logging("demo", "WARNING")
     asyncio.run(main_async(traffic, interval, base_port, log_dir))

@@ -8,6 +8,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import aiohttp
 
@@ -25,8 +26,7 @@ class Service:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self, log_dir: Path) -> None:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log = (log_dir / f"{self.name}.log").open("ab")
+        log = await asyncio.to_thread(_open_log, log_dir / f"{self.name}.log")
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", self.module, "serve",
             env=os.environ | self.env, stdout=log, stderr=log,
@@ -43,10 +43,12 @@ class Service:
             self.process.kill()
             await self.process.wait()
 
-    async def ready(self, session: aiohttp.ClientSession, timeout: float = 60.0) -> dict[str, object]:
+    async def ready(
+        self, session: aiohttp.ClientSession, within: float = 60.0
+    ) -> dict[str, object]:
         """Wait until /healthz answers (and, for a desk, the registry arrived)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while loop.time() < deadline:
             if self.process is not None and self.process.returncode is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
@@ -58,4 +60,9 @@ class Service:
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not become ready within {timeout:.0f}s")
+        raise RuntimeError(f"{self.name} did not become ready within {within:.0f}s")
+
+
+def _open_log(path: Path) -> BinaryIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("ab")

@@ -57,7 +57,8 @@ class Traffic:
     async def round_trip(self) -> str:
         """One request from a random bureau to one in another region, answered."""
         src, dst = self.rng.sample(sorted(DEMO_BUREAUS), 2)
-        (a, a_name), (b, b_name) = self.rng.choice(DEMO_BUREAUS[src]), self.rng.choice(DEMO_BUREAUS[dst])
+        a, a_name = self.rng.choice(DEMO_BUREAUS[src])
+        b, b_name = self.rng.choice(DEMO_BUREAUS[dst])
         kind = self.rng.choice(KINDS)
         subject = {"merchant_name": f"{b_name[:2]}{self.rng.choice(MERCHANTS)}",
                    "credit_code": credit_code(b, self.rng), "platform": "某电商平台"}
