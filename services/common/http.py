@@ -99,6 +99,8 @@ async def read_model(request: web.Request, model: type[M]) -> M:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, ErrorCode.MALFORMED_JSON, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, ErrorCode.MALFORMED_JSON, "body is nested too deeply") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -11,7 +11,7 @@ from protocol.v1.content import ReplyContent
 from services.common.http import ApiError, HandlerT, correlation_id, json_ok, read_model
 from services.desk import views
 from services.desk.domain.errors import Refused
-from services.desk.domain.lifecycle import Transition
+from services.desk.domain.lifecycle import State, Transition
 from services.desk.store import investigators
 from services.desk.store import registry as registry_store
 from services.desk.store.investigators import Investigator
@@ -96,8 +96,11 @@ async def list_requests(request: web.Request) -> web.Response:
         raise ApiError(400, ErrorCode.BAD_QUERY, "limit must be an integer from 1 to 200")
     cursor = request.query.get("cursor")
     after = views.decode_cursor(cursor) if cursor else None
+    state = request.query.get("state")
+    if state is not None and state not in set(State):
+        raise ApiError(400, ErrorCode.BAD_QUERY, f"state must be one of {', '.join(State)}")
     desk = request.app[DESK]
-    rows = await desk.box(who, box, limit, after)
+    rows = await desk.box(who, box, limit, after, state)
     names = await desk.names()
     return json_ok({
         "items": [views.request_view(r, names) for r in rows],

@@ -145,12 +145,12 @@ class Desk:
 
     async def box(
         self, who: Investigator, box: str, limit: int,
-        after: tuple[dt.datetime, uuid.UUID] | None,
+        after: tuple[dt.datetime, uuid.UUID] | None, state: str | None = None,
     ) -> list[asyncpg.Record]:
         column = "recipient" if box == "inbox" else "requester"
         async with self.pool.acquire() as conn:
             return await requests.page(conn, column=column, bureau=who.bureau, limit=limit,
-                                       after=after)
+                                       after=after, state=state)
 
     async def names(self) -> dict[str, BureauRecord]:
         async with self.pool.acquire() as conn:

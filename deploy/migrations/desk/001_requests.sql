@@ -61,6 +61,8 @@ CREATE TABLE request_event (
     bureau      char(6)     NOT NULL,
     actor       text        NOT NULL,
     occurred_at timestamptz NOT NULL,
+    -- when this desk learned of it (differs from occurred_at for remote events)
+    recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     data        jsonb
 );
 CREATE INDEX request_event_request_idx ON request_event (request_id, occurred_at, event_id);

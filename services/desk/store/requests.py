@@ -103,18 +103,16 @@ async def timeline(conn: asyncpg.Connection, request_id: uuid.UUID) -> list[asyn
 
 async def page(
     conn: asyncpg.Connection, *, column: str, bureau: str, limit: int,
-    after: tuple[dt.datetime, uuid.UUID] | None,
+    after: tuple[dt.datetime, uuid.UUID] | None, state: str | None = None,
 ) -> list[asyncpg.Record]:
     """Newest first, keyset-paginated on (created_at, id) so pages are stable."""
     assert column in ("requester", "recipient")
-    if after is None:
-        return list(await conn.fetch(
-            f"SELECT {_FIELDS} FROM request WHERE {column} = $1"
-            " ORDER BY created_at DESC, id DESC LIMIT $2", bureau, limit,
-        ))
+    at, rid = after or (None, None)
     return list(await conn.fetch(
-        f"SELECT {_FIELDS} FROM request WHERE {column} = $1 AND (created_at, id) < ($3, $4)"
-        " ORDER BY created_at DESC, id DESC LIMIT $2", bureau, limit, *after,
+        f"SELECT {_FIELDS} FROM request WHERE {column} = $1"
+        " AND ($3::text IS NULL OR state = $3)"
+        " AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))"
+        " ORDER BY created_at DESC, id DESC LIMIT $2", bureau, limit, state, at, rid,
     ))
 
 
