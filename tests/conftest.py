@@ -1,10 +1,22 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
+from services.common.logs import configure_logging
 from tests.support import System, start_system
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every service's JSON logs during the run, as production writes them."""
+    path = tmp_path_factory.mktemp("logs") / "xiecha.jsonl"
+    with path.open("w", encoding="utf-8", buffering=1) as stream:
+        configure_logging("tests", "INFO", stream=stream)
+        yield path
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
