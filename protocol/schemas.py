@@ -22,7 +22,8 @@ def rendered() -> dict[str, str]:
     for name, cls in sorted(MESSAGE_TYPES.items()):
         schema = cls.model_json_schema(mode="validation")
         schema["$id"] = f"https://xiecha.invalid/schemas/v1/{name}.json"
-        out[f"{name}.json"] = json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        text = json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True)
+        out[f"{name}.json"] = text + "\n"
     return out
 
 

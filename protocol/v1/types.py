@@ -16,8 +16,23 @@ ProvinceCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
 Address = Annotated[str, StringConstraints(pattern=r"^(\d{6}|hub|desk\.[a-z0-9_-]{1,32})$")]
 """Who sends or receives a message: a bureau code, the hub, or a regional desk."""
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000; refuse it at the edge rather than fail on store.
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_no_nul),
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000),
+    AfterValidator(_no_nul),
+]
 
 
 def _check_uscc(value: str) -> str:

@@ -97,7 +97,7 @@ async def read_model(request: web.Request, model: type[M]) -> M:
     raw = await request.read()
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, too many digits
         raise ApiError(400, ErrorCode.MALFORMED_JSON, f"body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ApiError(400, ErrorCode.MALFORMED_JSON, "body is nested too deeply") from None

@@ -63,7 +63,10 @@ def encode_cursor(req: asyncpg.Record) -> str:
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
-        at, rid = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return dt.datetime.fromisoformat(at), uuid.UUID(rid)
-    except (ValueError, UnicodeDecodeError):
+        text, rid = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        at = dt.datetime.fromisoformat(text)
+        if at.tzinfo is None:
+            raise ValueError("naive time")
+        return at.astimezone(dt.UTC), uuid.UUID(rid)
+    except (ValueError, OverflowError):
         raise Refused(ErrorCode.BAD_QUERY, "cursor is not one this API returned") from None
