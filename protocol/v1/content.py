@@ -51,6 +51,19 @@ class Answer(Frozen):
     """For yes/no questions: the fact asked about was confirmed (True) or refuted."""
 
 
+class Handling(StrEnum):
+    """Handling restrictions a requester puts on the information it will receive."""
+
+    CASE_ONLY = "case_only"
+    """Use only for the case this request belongs to."""
+    NO_COURT_USE_WITHOUT_PERMISSION = "no_court_use_without_permission"
+    """Not to be produced in court without the recipient's permission."""
+    NO_ONWARD_SHARING = "no_onward_sharing"
+    """Not to be passed on to any other authority."""
+    PERSONAL_DATA = "personal_data"
+    """Contains personal data: minimum access, no copies."""
+
+
 class RequestContent(Frozen):
     """Everything a requester says when asking for assistance."""
 
@@ -58,6 +71,9 @@ class RequestContent(Frozen):
     subject: Subject
     questions: Annotated[tuple[Question, ...], Field(min_length=1, max_length=50)]
     due_date: dt.date | None = None
+    """A later due date than the kind's default limit; None for the default."""
+    handling: Annotated[tuple[Handling, ...], Field(max_length=len(Handling))] = ()
+    """Restrictions that travel with every copy of the request and its answers."""
 
     @model_validator(mode="after")
     def _unique_question_ids(self) -> RequestContent:

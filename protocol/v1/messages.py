@@ -13,9 +13,10 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
-from protocol.v1.content import Frozen, ReplyContent, RequestContent
+from protocol.v1.content import Frozen, RequestContent
+from protocol.v1.events import Change, RequesterChange
 from protocol.v1.registry import BureauRecord
-from protocol.v1.types import Address, BureauCode, ShortText
+from protocol.v1.types import Address, BureauCode, LongText, ShortText
 
 
 def _now() -> dt.datetime:
@@ -34,18 +35,6 @@ class Message(Frozen):
     sent_at: AwareDatetime = Field(default_factory=_now)
 
 
-class EventFacts(Frozen):
-    """What every request event carries: which event, of which request, by whom, when."""
-
-    request_id: uuid.UUID
-    event_id: uuid.UUID
-    seq: int = Field(ge=1)
-    """Position in the recipient's stream of events about this request (1 = delivered)."""
-    occurred_at: AwareDatetime
-    actor: ShortText
-    """Display name of the investigator (or system part) that caused the event."""
-
-
 # --- between desks ---------------------------------------------------------------
 
 
@@ -57,38 +46,76 @@ class SubmittedBody(Frozen):
     created_at: AwareDatetime
     created_by: ShortText
     content: RequestContent
+    due_date: dt.date
+    """The effective due date, counted in working days by the requester's desk."""
+    group_id: uuid.UUID | None = None
+    """Set for a child of a broadcast request."""
+    transferred_from: BureauCode | None = None
+    """Set when a recipient handed the request on; events continue after ``seq``."""
+    seq: int = Field(0, ge=0)
 
 
 class RequestSubmitted(Message):
-    """Requester desk -> recipient desk: a new assistance request."""
+    """Requester's (or transferring recipient's) desk -> recipient's desk: a request."""
 
     type: Literal["request.submitted"] = "request.submitted"
     body: SubmittedBody
 
 
-class RequestDelivered(Message):
-    """Recipient desk -> requester desk: the request is in the recipient's inbox."""
+class EventBody(Frozen):
+    """A decided change of a request, numbered by the desk that decides it."""
 
-    type: Literal["request.delivered"] = "request.delivered"
-    body: EventFacts
+    request_id: uuid.UUID
+    event_id: uuid.UUID
+    seq: int = Field(ge=1)
+    """Position in the request's stream of decided events (1 = delivered)."""
+    occurred_at: AwareDatetime
+    bureau: BureauCode
+    """The bureau on whose behalf the change was made."""
+    actor: ShortText
+    """Display name of the investigator (or system part) that made it."""
+    state: str = Field(max_length=32)
+    """The request's state after the change."""
+    due_date: dt.date
+    """The request's due date after the change."""
+    change: Change
 
 
-class RequestAccepted(Message):
-    """Recipient desk -> requester desk: an investigator took the request on."""
+class RequestEvent(Message):
+    """Deciding desk -> the other party's desk: something happened to a request."""
 
-    type: Literal["request.accepted"] = "request.accepted"
-    body: EventFacts
-
-
-class RepliedBody(EventFacts):
-    reply: ReplyContent
+    type: Literal["request.event"] = "request.event"
+    body: EventBody
 
 
-class RequestReplied(Message):
-    """Recipient desk -> requester desk: the findings and answers."""
+class CommandBody(Frozen):
+    request_id: uuid.UUID
+    command_id: uuid.UUID
+    """Becomes the event id if the change is made, so a repeated command is made once."""
+    issued_at: AwareDatetime
+    actor: ShortText
+    change: RequesterChange
 
-    type: Literal["request.replied"] = "request.replied"
-    body: RepliedBody
+
+class RequestCommand(Message):
+    """Requester's desk -> deciding desk: please make this change."""
+
+    type: Literal["request.command"] = "request.command"
+    body: CommandBody
+
+
+class CommandRefusedBody(Frozen):
+    request_id: uuid.UUID
+    command_id: uuid.UUID
+    event: str = Field(max_length=32)
+    reason: LongText
+
+
+class RequestCommandRefused(Message):
+    """Deciding desk -> requester's desk: the asked-for change was not legal any more."""
+
+    type: Literal["request.command_refused"] = "request.command_refused"
+    body: CommandRefusedBody
 
 
 class UndeliverableBody(Frozen):
@@ -107,7 +134,11 @@ class RequestUndeliverable(Message):
 
 # --- desks -> hub -----------------------------------------------------------------
 
-EventType = Literal["created", "sent", "delivered", "accepted", "replied", "undeliverable"]
+EventType = Literal[
+    "created", "sent", "delivered", "undeliverable", "accepted", "rejected", "info_requested",
+    "info_provided", "transferred", "partially_replied", "replied", "withdrawn", "closed",
+    "due_date_agreed", "due_date_refused", "reminded", "escalated",
+]
 
 
 class EventRecordedBody(Frozen):
@@ -117,6 +148,10 @@ class EventRecordedBody(Frozen):
     requester: BureauCode
     recipient: BureauCode
     occurred_at: AwareDatetime
+    on_time: bool | None = None
+    """For 'replied': answered by the due date."""
+    turnaround_days: int | None = Field(None, ge=0)
+    """For 'replied': calendar days from creation to the reply."""
 
 
 class RequestEventRecorded(Message):
@@ -154,9 +189,9 @@ class RegistryPublished(Message):
 
 AnyMessage = Annotated[
     RequestSubmitted
-    | RequestDelivered
-    | RequestAccepted
-    | RequestReplied
+    | RequestEvent
+    | RequestCommand
+    | RequestCommandRefused
     | RequestUndeliverable
     | RequestEventRecorded
     | RegistryRequested
@@ -168,9 +203,9 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.model_fields["type"].default: cls
     for cls in (
         RequestSubmitted,
-        RequestDelivered,
-        RequestAccepted,
-        RequestReplied,
+        RequestEvent,
+        RequestCommand,
+        RequestCommandRefused,
         RequestUndeliverable,
         RequestEventRecorded,
         RegistryRequested,

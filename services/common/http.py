@@ -90,8 +90,13 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-async def read_model(request: web.Request, model: type[M]) -> M:
-    """The request body as ``model``, or an ApiError saying exactly what is wrong."""
+async def read_model(request: web.Request, model: type[M], *, empty_ok: bool = False) -> M:
+    """The request body as ``model``, or an ApiError saying exactly what is wrong.
+
+    With ``empty_ok``, no body at all means an empty object.
+    """
+    if empty_ok and not request.can_read_body:
+        return _validated(model, {})
     if request.content_type != "application/json":
         raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "send application/json")
     raw = await request.read()
@@ -101,6 +106,10 @@ async def read_model(request: web.Request, model: type[M]) -> M:
         raise ApiError(400, ErrorCode.MALFORMED_JSON, f"body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ApiError(400, ErrorCode.MALFORMED_JSON, "body is nested too deeply") from None
+    return _validated(model, data)
+
+
+def _validated(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:

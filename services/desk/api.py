@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from protocol.errors import ErrorCode
-from protocol.v1.content import ReplyContent
+from protocol.v1 import events
+from protocol.v1.content import Frozen, ReplyContent
+from protocol.v1.types import ShortText
 from services.common.http import ApiError, HandlerT, correlation_id, json_ok, read_model
 from services.desk import views
 from services.desk.domain.errors import Refused
@@ -69,7 +74,7 @@ async def create_request(request: web.Request) -> web.Response:
         raise ApiError(400, ErrorCode.BAD_QUERY, "Idempotency-Key must be 1-128 characters")
     desk = request.app[DESK]
     req, replayed = await desk.create(who, cmd, key, correlation_id(request))
-    response = json_ok(views.request_view(req, await desk.names()), status=201)
+    response = json_ok(views.request_view(req, await desk.names(), today=desk.today()), status=201)
     response.headers["Location"] = f"/v1/requests/{req['id']}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -80,7 +85,7 @@ async def get_request(request: web.Request) -> web.Response:
     who = await caller(request)
     desk = request.app[DESK]
     req, timeline = await desk.show(who, request_id(request), correlation_id(request))
-    return json_ok(views.request_view(req, await desk.names(), timeline))
+    return json_ok(views.request_view(req, await desk.names(), timeline, desk.today()))
 
 
 async def list_requests(request: web.Request) -> web.Response:
@@ -103,25 +108,59 @@ async def list_requests(request: web.Request) -> web.Response:
     rows = await desk.box(who, box, limit, after, state)
     names = await desk.names()
     return json_ok({
-        "items": [views.request_view(r, names) for r in rows],
+        "items": [views.request_view(r, names, today=desk.today()) for r in rows],
         "next_cursor": views.encode_cursor(rows[-1]) if len(rows) == limit else None,
     })
 
 
-async def accept(request: web.Request) -> web.Response:
-    who = await caller(request)
-    desk = request.app[DESK]
-    req = await desk.act(who, request_id(request), Transition.ACCEPT, correlation_id(request))
-    return json_ok(views.request_view(req, await desk.names()))
+class RemindBody(Frozen):
+    note: ShortText | None = None
 
 
-async def reply(request: web.Request) -> web.Response:
+def _remind(body: RemindBody) -> events.Reminded:
+    return events.Reminded(rule=events.ReminderRule.MANUAL, note=body.note)
+
+
+T = Transition
+ACTIONS: dict[str, tuple[Transition, type[BaseModel], Callable[[Any], events.Change]]] = {
+    "accept": (T.ACCEPT, events.Accepted, lambda b: b),
+    "reject": (T.REJECT, events.Rejected, lambda b: b),
+    "request-info": (T.REQUEST_INFO, events.InfoRequested, lambda b: b),
+    "provide-info": (T.PROVIDE_INFO, events.InfoProvided, lambda b: b),
+    "transfer": (T.TRANSFER, events.Transferred, lambda b: b),
+    "partial-reply": (T.PARTIAL_REPLY, ReplyContent, lambda b: events.PartiallyReplied(reply=b)),
+    "reply": (T.REPLY, ReplyContent, lambda b: events.Replied(reply=b)),
+    "withdraw": (T.WITHDRAW, events.Withdrawn, lambda b: b),
+    "close": (T.CLOSE, events.Closed, lambda b: b),
+    "agree-due-date": (T.AGREE_DUE_DATE, events.DueDateAgreed, lambda b: b),
+    "refuse-due-date": (T.REFUSE_DUE_DATE, events.DueDateRefused, lambda b: b),
+    "remind": (T.REMIND, RemindBody, _remind),
+}
+"""POST /v1/requests/{id}/<action>: the transition, the body it takes, the change it makes."""
+
+
+async def act(request: web.Request) -> web.Response:
+    action = ACTIONS.get(request.match_info["action"])
+    if action is None:
+        raise ApiError(404, ErrorCode.NOT_FOUND, f"no action {request.match_info['action']}")
     who = await caller(request)
-    content = await read_model(request, ReplyContent)
+    transition, model, to_change = action
+    body = await read_model(request, model, empty_ok=True)
     desk = request.app[DESK]
-    req = await desk.act(who, request_id(request), Transition.REPLY, correlation_id(request),
-                         reply=content)
-    return json_ok(views.request_view(req, await desk.names()))
+    req, pending = await desk.act(who, request_id(request), transition, to_change(body),
+                                  correlation_id(request))
+    view = views.request_view(req, await desk.names(), today=desk.today())
+    if pending:  # decided at the recipient's desk; the timeline shows the outcome
+        return json_ok({"pending": True, "action": transition.value, "request": view}, 202)
+    return json_ok(view)
+
+
+async def escalations(request: web.Request) -> web.Response:
+    who = await caller(request)
+    desk = request.app[DESK]
+    rows = await desk.escalations(who, 200)
+    names = await desk.names()
+    return json_ok({"items": [views.request_view(r, names, today=desk.today()) for r in rows]})
 
 
 async def me(request: web.Request) -> web.Response:
@@ -143,7 +182,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/requests", create_request)
     app.router.add_get("/v1/requests", list_requests)
     app.router.add_get("/v1/requests/{id}", get_request)
-    app.router.add_post("/v1/requests/{id}/accept", accept)
-    app.router.add_post("/v1/requests/{id}/reply", reply)
+    app.router.add_post("/v1/requests/{id}/{action}", act)
+    app.router.add_get("/v1/escalations", escalations)
     app.router.add_get("/v1/me", me)
     app.router.add_get("/healthz", health)

@@ -34,8 +34,9 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
                           settings.db_pool_size)
         await runtime.open()
         app[RUNTIME] = runtime
-        app[api.DESK] = Desk(runtime.pool, clock, RegistryCache())
-        await runtime.start(Inbound(clock), after_publish=record_sent)
+        app[api.DESK] = Desk(runtime.pool, clock, RegistryCache(), settings.limits,
+                             settings.hosts)
+        await runtime.start(Inbound(clock, settings.hosts), after_publish=record_sent)
         async with runtime.pool.acquire() as conn, conn.transaction():
             have = await registry_store.version(conn)
             await outbox.enqueue(conn, outgoing.registry_request(settings.region, have))

@@ -2,82 +2,102 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protocol.v1 import (
     RegistryRequested,
-    RequestAccepted,
-    RequestDelivered,
+    RequestCommand,
+    RequestCommandRefused,
+    RequestEvent,
     RequestEventRecorded,
-    RequestReplied,
     RequestSubmitted,
 )
-from protocol.v1.messages import EventType, Message
+from services.desk.domain.workflow import Snapshot, china_date
+
+if TYPE_CHECKING:
+    from services.desk.recording import Step
 
 Row = Any  # an asyncpg.Record of the request table (mapping access)
 
 
 def submitted(req: Row, event_id: uuid.UUID) -> RequestSubmitted:
+    """The new request, for the recipient's desk."""
     return RequestSubmitted(
-        correlation_id=req["correlation_id"],
-        sender=req["requester"],
-        recipient=req["recipient"],
-        body={
-            "request_id": req["id"],
-            "event_id": event_id,
-            "requester": req["requester"],
-            "recipient": req["recipient"],
-            "created_at": req["created_at"],
-            "created_by": req["created_by"],
-            "content": req["content"],
-        },
+        correlation_id=req["correlation_id"], sender=req["requester"],
+        recipient=req["recipient"], body=_submission(req, event_id, req["recipient"]),
     )
 
 
-def recorded(req: Row, event_type: EventType, event_id: uuid.UUID, at: dt.datetime,
-             by_bureau: str) -> RequestEventRecorded:
+def handed_on(req: Row, step: Step, after: Snapshot) -> RequestSubmitted:
+    """The transferred request, for the new recipient's desk; its events continue."""
+    body = _submission(req, step.event_id, after.recipient) | {
+        "due_date": after.due_date, "transferred_from": req["recipient"], "seq": step.seq,
+    }
+    return RequestSubmitted(correlation_id=req["correlation_id"], sender=req["recipient"],
+                            recipient=after.recipient, body=body)
+
+
+def _submission(req: Row, event_id: uuid.UUID, recipient: str) -> dict[str, Any]:
+    return {
+        "request_id": req["id"], "event_id": event_id, "requester": req["requester"],
+        "recipient": recipient, "created_at": req["created_at"],
+        "created_by": req["created_by"], "content": req["content"],
+        "due_date": req["due_date"], "group_id": req["group_id"],
+    }
+
+
+def recorded(req: Row, step: Step, after: Snapshot) -> RequestEventRecorded:
     """The hub's copy of an event, so it can count it exactly once."""
-    return RequestEventRecorded(
-        correlation_id=req["correlation_id"],
-        sender=by_bureau,
-        recipient="hub",
+    body: dict[str, Any] = {
+        "event_id": step.event_id, "request_id": req["id"], "event_type": step.event_type,
+        "requester": req["requester"], "recipient": after.recipient,
+        "occurred_at": step.at,
+    }
+    if step.event_type == "replied":
+        answered_on = china_date(step.at)
+        body["on_time"] = answered_on <= after.due_date
+        body["turnaround_days"] = max(0, (answered_on - china_date(req["created_at"])).days)
+    return RequestEventRecorded(correlation_id=req["correlation_id"], sender=step.bureau,
+                                recipient="hub", body=body)
+
+
+def event(req: Row, step: Step, after: Snapshot) -> RequestEvent:
+    """A decided change, for the requester's desk."""
+    return RequestEvent(
+        correlation_id=req["correlation_id"], sender=req["recipient"],
+        recipient=req["requester"],
         body={
-            "event_id": event_id,
-            "request_id": req["id"],
-            "event_type": event_type,
-            "requester": req["requester"],
-            "recipient": req["recipient"],
-            "occurred_at": at,
+            "request_id": req["id"], "event_id": step.event_id, "seq": step.seq,
+            "occurred_at": step.at, "bureau": step.bureau, "actor": step.actor,
+            "state": after.state, "due_date": after.due_date,
+            "change": step.change or {"event": step.event_type},
         },
     )
 
 
-_TO_REQUESTER: dict[str, type[Message]] = {
-    "delivered": RequestDelivered,
-    "accepted": RequestAccepted,
-    "replied": RequestReplied,
-}
+def command(req: Row, step: Step) -> RequestCommand:
+    """A requester's change, for the deciding desk."""
+    return RequestCommand(
+        correlation_id=req["correlation_id"], sender=req["requester"],
+        recipient=req["recipient"],
+        body={"request_id": req["id"], "command_id": step.event_id, "issued_at": step.at,
+              "actor": step.actor, "change": step.change},
+    )
 
 
-def to_requester(req: Row, event_type: str, facts: dict[str, Any]) -> Message | None:
-    """The message telling the requester's desk about a recipient-side event, if any."""
-    cls = _TO_REQUESTER.get(event_type)
-    if cls is None:
-        return None
-    return cls.model_validate({
-        "correlation_id": req["correlation_id"],
-        "sender": req["recipient"],
-        "recipient": req["requester"],
-        "body": facts,
-    })
+def command_refused(req: Row, command_id: uuid.UUID, event: str,
+                    reason: str) -> RequestCommandRefused:
+    return RequestCommandRefused(
+        correlation_id=req["correlation_id"], sender=req["recipient"],
+        recipient=req["requester"],
+        body={"request_id": req["id"], "command_id": command_id, "event": event,
+              "reason": reason},
+    )
 
 
 def registry_request(region: str, have_version: int) -> RegistryRequested:
     return RegistryRequested(
-        correlation_id=f"registry-{region}",
-        sender=f"desk.{region}",
-        recipient="hub",
+        correlation_id=f"registry-{region}", sender=f"desk.{region}", recipient="hub",
         body={"have_version": have_version},
     )

@@ -1,82 +1,84 @@
-"""Recording a change of a request: state machine, timeline, and the messages it causes.
+"""Recording a change of a request: decision, timeline, and the messages it causes.
 
 All of it happens in the caller's transaction, so the state, the timeline entry and
-the outbox messages commit together or not at all.
+the outbox messages commit together or not at all. After delivery, one desk decides
+every change of a request: the desk hosting its recipient. It numbers each decided
+change and sends it to the requester's desk, which applies them in that order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass, field, replace
+from typing import cast
 
 import asyncpg
 
-from protocol.errors import ErrorCode
+from protocol.v1 import events
 from protocol.v1.messages import EventType
 from services.common import outbox
 from services.desk import outgoing
-from services.desk.domain import lifecycle
-from services.desk.domain.errors import Refused
-from services.desk.domain.lifecycle import Party, State, Transition
+from services.desk.domain import lifecycle, workflow
+from services.desk.domain.lifecycle import Party, Transition
+from services.desk.domain.workflow import Snapshot, china_date
 from services.desk.store import requests
+
+UNNUMBERED = frozenset({Transition.SUBMIT, Transition.MARK_SENT, Transition.BOUNCE})
+"""Changes the requester's desk makes before delivery; all others are decided and numbered."""
 
 
 @dataclass(frozen=True)
-class Change:
+class Step:
     transition: Transition
     bureau: str
     """The bureau on whose behalf the change is made."""
     actor: str
     at: dt.datetime
-    seq: int | None = None
-    """Recipient-side changes are numbered 1, 2, ... per request."""
-    data: dict[str, Any] | None = None
+    change: events.Change | None = None
     event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    seq: int | None = None
 
     @property
     def event_type(self) -> EventType:
         return cast(EventType, lifecycle.EVENT_OF[self.transition])
 
 
-def is_recipient_side(transition: Transition) -> bool:
-    return transition in (Transition.DELIVER, Transition.ACCEPT, Transition.REPLY)
+async def apply(
+    conn: asyncpg.Connection, req: asyncpg.Record, step: Step, *, due: dt.date | None = None
+) -> Snapshot:
+    """Decide ``step`` on ``req``, store the outcome and the timeline entry.
 
-
-async def apply(conn: asyncpg.Connection, req: asyncpg.Record, change: Change) -> State:
-    """Move ``req`` through ``change`` and put it on the timeline (Refused if illegal)."""
-    try:
-        new = lifecycle.apply(State(req["state"]), change.transition)
-    except lifecycle.IllegalTransition as exc:
-        raise Refused(ErrorCode.ILLEGAL_TRANSITION, str(exc)) from None
-    reply = change.data if change.transition is Transition.REPLY else None
-    await requests.set_state(conn, req["id"], new, change.at, last_seq=change.seq, reply=reply)
+    ``due`` is the deciding desk's due date, which a copy takes as it is.
+    """
+    after = workflow.decide(requests.snapshot_of(req), step.transition, step.change,
+                            china_date(step.at))
+    if due is not None:
+        after = replace(after, due_date=due)
+    await requests.save(conn, req["id"], after, step.at, last_seq=step.seq,
+                        reminded=step.transition is Transition.REMIND,
+                        escalated=step.transition is Transition.ESCALATE)
+    data = step.change.model_dump(mode="json", exclude={"event"}) if step.change else None
     await requests.add_event(
-        conn, event_id=change.event_id, request_id=req["id"], seq=change.seq,
-        type=change.event_type, bureau=change.bureau, actor=change.actor, at=change.at,
-        data=change.data,
+        conn, event_id=step.event_id, request_id=req["id"], seq=step.seq,
+        type=step.event_type, bureau=step.bureau, actor=step.actor, at=step.at, data=data,
     )
-    return new
+    if step.transition is Transition.ESCALATE:
+        await requests.escalate(conn, req["id"], after.recipient[:2], step.at)
+    return after
 
 
-async def originate(conn: asyncpg.Connection, req: asyncpg.Record, change: Change) -> State:
-    """Apply a change made at this desk and tell the hub (and the requester, if remote)."""
-    new = await apply(conn, req, change)
-    await outbox.enqueue(
-        conn, outgoing.recorded(req, change.event_type, change.event_id, change.at, change.bureau)
-    )
-    if is_recipient_side(change.transition):
-        facts = {
-            "request_id": req["id"], "event_id": change.event_id, "seq": change.seq,
-            "occurred_at": change.at, "actor": change.actor,
-        }
-        if change.transition is Transition.REPLY:
-            facts["reply"] = change.data
-        message = outgoing.to_requester(req, change.event_type, facts)
-        if message is not None:
-            await outbox.enqueue(conn, message)
-    return new
+async def originate(conn: asyncpg.Connection, req: asyncpg.Record, step: Step) -> Snapshot:
+    """Apply a change decided at this desk and tell the hub and the requester's desk."""
+    if step.transition not in UNNUMBERED and step.seq is None:
+        step = replace(step, seq=req["last_seq"] + 1)
+    after = await apply(conn, req, step)
+    await outbox.enqueue(conn, outgoing.recorded(req, step, after))
+    if step.seq is not None:
+        await outbox.enqueue(conn, outgoing.event(req, step, after))
+    if isinstance(step.change, events.Transferred):
+        await outbox.enqueue(conn, outgoing.handed_on(req, step, after))
+    return after
 
 
 def party_of(req: asyncpg.Record, bureau: str) -> Party | None:
@@ -85,3 +87,8 @@ def party_of(req: asyncpg.Record, bureau: str) -> Party | None:
     if bureau == req["recipient"]:
         return Party.RECIPIENT
     return None
+
+
+def can_see(req: asyncpg.Record, bureau: str) -> bool:
+    """Parties, and bureaus that held the request before a transfer (read only)."""
+    return party_of(req, bureau) is not None or bureau in req["transferred_from"]

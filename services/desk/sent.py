@@ -13,7 +13,7 @@ from protocol.v1.messages import RequestSubmitted
 from services.common import outbox
 from services.desk import outgoing, recording
 from services.desk.domain.lifecycle import State, Transition
-from services.desk.recording import Change
+from services.desk.recording import Step
 from services.desk.store import requests
 
 
@@ -24,17 +24,18 @@ async def record_sent(
     for row in rows:
         if row["message_type"] != RequestSubmitted.model_fields["type"].default:
             continue
+        if json.loads(row["payload"])["body"].get("transferred_from"):
+            continue  # a hand-over, not the requester's sending
         request_id = uuid.UUID(json.loads(row["payload"])["body"]["request_id"])
         req = await requests.get(conn, request_id, lock=True)
         if req is None:
             continue
-        change = Change(Transition.MARK_SENT, req["requester"], "xiecha", published_at)
+        step = Step(Transition.MARK_SENT, req["requester"], "xiecha", published_at)
         if State(req["state"]) is State.CREATED:
-            await recording.originate(conn, req, change)
+            await recording.originate(conn, req, step)
             continue
         # Delivery was recorded first (a fast recipient): keep the state, log the fact.
-        await requests.add_event(conn, event_id=change.event_id, request_id=request_id,
-                                 seq=None, type="sent", bureau=change.bureau,
-                                 actor=change.actor, at=published_at)
-        await outbox.enqueue(conn, outgoing.recorded(req, "sent", change.event_id,
-                                                     published_at, change.bureau))
+        await requests.add_event(conn, event_id=step.event_id, request_id=request_id,
+                                 seq=None, type="sent", bureau=step.bureau,
+                                 actor=step.actor, at=published_at)
+        await outbox.enqueue(conn, outgoing.recorded(req, step, requests.snapshot_of(req)))

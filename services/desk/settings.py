@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.desk.domain import calendar
+
 
 class DeskSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XIECHA_DESK_", frozen=True)
@@ -22,6 +24,13 @@ class DeskSettings(BaseSettings):
     consumer_concurrency: int = Field(32, ge=1, le=1000)
     db_pool_size: int = Field(10, ge=2, le=200)
     log_level: str = "INFO"
+    limits: dict[str, int] = Field(default_factory=lambda: dict(calendar.DEFAULT_LIMITS))
+    """Default time limit in working days per request kind (JSON, e.g. {"document_service": 8})."""
+    remind_before_days: int = Field(2, ge=0, le=30)
+    """Remind the recipient when this many working days are left."""
+    escalate_after_days: int = Field(3, ge=0, le=60)
+    """Escalate to the recipient region's coordinators this many working days past due."""
+    deadline_check_seconds: float = Field(60.0, gt=0)
 
     @field_validator("provinces")
     @classmethod

@@ -1,4 +1,4 @@
-"""The desk's use cases, as investigators drive them through the HTTP API.
+"""The desk's use cases, as investigators and coordinators drive them over HTTP.
 
 Each runs in one transaction: state, timeline, audit entry and outbox messages
 commit together. Refusals are ``Refused`` with a protocol error code.
@@ -15,15 +15,16 @@ from dataclasses import dataclass
 import asyncpg
 
 from protocol.errors import ErrorCode
-from protocol.v1.content import ReplyContent, RequestContent
+from protocol.v1 import events
+from protocol.v1.content import RequestContent
 from protocol.v1.registry import BureauRecord
 from protocol.v1.types import BureauCode
 from services.common import outbox
 from services.desk import outgoing, recording
-from services.desk.domain import jurisdiction, lifecycle
+from services.desk.domain import calendar, jurisdiction, lifecycle, workflow
 from services.desk.domain.errors import Refused
-from services.desk.domain.lifecycle import Transition
-from services.desk.recording import Change
+from services.desk.domain.lifecycle import Party, Transition
+from services.desk.recording import Step
 from services.desk.store import registry as registry_store
 from services.desk.store import requests
 from services.desk.store.investigators import Investigator
@@ -57,14 +58,15 @@ class Desk:
     pool: asyncpg.Pool
     clock: Clock
     registry: RegistryCache
+    limits: dict[str, int]
+    hosts: Callable[[str], bool]
 
     async def create(
         self, who: Investigator, cmd: CreateRequest, idempotency_key: str | None, cid: str
     ) -> tuple[asyncpg.Record, bool]:
         """Store a new request and its outgoing message; (request, replayed)."""
         now = self.clock()
-        if cmd.due_date is not None and cmd.due_date < now.date():
-            raise Refused(ErrorCode.VALIDATION_FAILED, "due_date lies in the past")
+        deadline = self._deadline(cmd, now)
         digest = hashlib.sha256(cmd.model_dump_json().encode()).digest()
         async with self.pool.acquire() as conn, conn.transaction():
             bureaus = await self.registry.current(conn)
@@ -76,8 +78,17 @@ class Desk:
                 old := await requests.by_idempotency_key(conn, who.bureau, idempotency_key)
             ):
                 return _replay(old, digest), True
-            req = await self._insert(conn, who, cmd, recipient.code, now, cid,
-                                     idempotency_key, digest)
+            new = requests.NewRequest(
+                id=uuid.uuid4(), requester=who.bureau, recipient=recipient.code, kind=cmd.kind,
+                content=RequestContent.model_validate(cmd.model_dump(exclude={"recipient"}))
+                .model_dump(mode="json"),
+                merchant_name=cmd.subject.merchant_name, credit_code=cmd.subject.credit_code,
+                due_date=deadline.due, due_provisional=deadline.provisional,
+                state=lifecycle.apply(None, Transition.SUBMIT), correlation_id=cid,
+                created_at=now, created_by=who.name, idempotency_key=idempotency_key,
+                content_sha256=digest,
+            )
+            req = await self._insert(conn, new)
             if req is None:  # a concurrent retry with the same key won the race
                 old = await requests.by_idempotency_key(conn, who.bureau, idempotency_key or "")
                 return _replay(old, digest), True
@@ -85,53 +96,73 @@ class Desk:
                                  request_id=req["id"], correlation_id=cid)
             return req, False
 
+    def _deadline(self, cmd: CreateRequest, now: dt.datetime) -> calendar.Deadline:
+        """The kind's default limit in working days, or a later date the requester set."""
+        default = calendar.due_date(workflow.china_date(now), self.limits[cmd.kind])
+        if cmd.due_date is None:
+            return default
+        if cmd.due_date < default.due:
+            raise Refused(ErrorCode.VALIDATION_FAILED,
+                          f"due_date must not be before {default.due} ({self.limits[cmd.kind]}"
+                          f" working days, the limit for {cmd.kind})")
+        return calendar.Deadline(cmd.due_date, not calendar.is_covered(cmd.due_date))
+
     async def _insert(
-        self, conn: asyncpg.Connection, who: Investigator, cmd: CreateRequest, recipient: str,
-        now: dt.datetime, cid: str, key: str | None, digest: bytes,
+        self, conn: asyncpg.Connection, new: requests.NewRequest
     ) -> asyncpg.Record | None:
-        content = RequestContent.model_validate(cmd.model_dump(exclude={"recipient"}))
-        new = requests.NewRequest(
-            id=uuid.uuid4(), requester=who.bureau, recipient=recipient, kind=cmd.kind,
-            content=content.model_dump(mode="json"), merchant_name=cmd.subject.merchant_name,
-            credit_code=cmd.subject.credit_code, due_date=cmd.due_date,
-            state=lifecycle.apply(None, Transition.SUBMIT), correlation_id=cid,
-            created_at=now, created_by=who.name, idempotency_key=key, content_sha256=digest,
-        )
         async with conn.transaction():  # savepoint: a lost key race must not abort the rest
             if not await requests.insert(conn, new):
                 return None
         req = await requests.get(conn, new.id)
-        created = Change(Transition.SUBMIT, who.bureau, who.name, now)
+        created = Step(Transition.SUBMIT, new.requester, new.created_by, new.created_at)
         await requests.add_event(conn, event_id=created.event_id, request_id=new.id, seq=None,
-                                 type="created", bureau=who.bureau, actor=who.name, at=now)
+                                 type="created", bureau=new.requester, actor=new.created_by,
+                                 at=new.created_at)
         await outbox.enqueue(conn, outgoing.submitted(req, created.event_id))
-        await outbox.enqueue(conn, outgoing.recorded(req, "created", created.event_id, now,
-                                                     who.bureau))
+        await outbox.enqueue(conn, outgoing.recorded(req, created, requests.snapshot_of(req)))
         return req
 
     async def act(
-        self, who: Investigator, request_id: uuid.UUID, transition: Transition, cid: str,
-        reply: ReplyContent | None = None,
-    ) -> asyncpg.Record:
-        """Take a recipient's step (accept, reply) on a request."""
+        self, who: Investigator, request_id: uuid.UUID, transition: Transition,
+        change: events.Change | None, cid: str,
+    ) -> tuple[asyncpg.Record, bool]:
+        """Make a change; (request, pending) where pending means sent to the deciding desk."""
         async with self.pool.acquire() as conn, conn.transaction():
             req = await self._visible(conn, who, request_id, lock=True)
-            if recording.party_of(req, who.bureau) is not lifecycle.ACTOR[transition]:
+            party = recording.party_of(req, who.bureau)
+            if party is not lifecycle.ACTOR[transition]:
                 raise Refused(ErrorCode.FORBIDDEN, f"only the {lifecycle.ACTOR[transition]}"
                               f" bureau may {transition.value} this request")
-            data = None
-            if reply is not None:
-                _check_answers(req, reply)
-                data = reply.model_dump(mode="json")
-            change = Change(transition, who.bureau, who.name, self.clock(),
-                            seq=req["last_seq"] + 1, data=data)
-            await recording.originate(conn, req, change)
+            await self._check(conn, req, change)
+            step = Step(transition, who.bureau, who.name, self.clock(), change=change)
+            pending = party is Party.REQUESTER and not self.hosts(req["recipient"])
+            if pending:
+                workflow.decide(requests.snapshot_of(req), transition, change,
+                                workflow.china_date(step.at))  # refuse early what is illegal
+                await outbox.enqueue(conn, outgoing.command(req, step))
+            else:
+                await recording.originate(conn, req, step)
             await requests.audit(conn, investigator=who.id, bureau=who.bureau,
                                  action=transition.value, request_id=request_id,
                                  correlation_id=cid)
             updated = await requests.get(conn, request_id)
             assert updated is not None
-            return updated
+            return updated, pending
+
+    async def _check(
+        self, conn: asyncpg.Connection, req: asyncpg.Record, change: events.Change | None
+    ) -> None:
+        match change:
+            case events.Replied(reply=reply) | events.PartiallyReplied(reply=reply):
+                asked = {q["id"] for q in req["content"]["questions"]}
+                unknown = sorted({a.question_id for a in reply.answers} - asked)
+                if unknown:
+                    raise Refused(ErrorCode.UNKNOWN_QUESTION,
+                                  f"no such question(s): {', '.join(unknown)}")
+            case events.Transferred(to=to):
+                bureau = jurisdiction.require_partner(await self.registry.current(conn), to)
+                if bureau.code == req["requester"]:
+                    raise Refused(ErrorCode.SAME_BUREAU, "cannot transfer to the requester")
 
     async def show(
         self, who: Investigator, request_id: uuid.UUID, cid: str
@@ -152,6 +183,16 @@ class Desk:
             return await requests.page(conn, column=column, bureau=who.bureau, limit=limit,
                                        after=after, state=state)
 
+    async def escalations(self, who: Investigator, limit: int) -> list[asyncpg.Record]:
+        """The escalation queue of the coordinator's province."""
+        if who.role != "coordinator":
+            raise Refused(ErrorCode.FORBIDDEN, "only coordinators see the escalation queue")
+        async with self.pool.acquire() as conn:
+            return await requests.escalations(conn, who.bureau[:2], limit)
+
+    def today(self) -> dt.date:
+        return workflow.china_date(self.clock())
+
     async def names(self) -> dict[str, BureauRecord]:
         async with self.pool.acquire() as conn:
             return await self.registry.current(conn)
@@ -161,7 +202,7 @@ class Desk:
         conn: asyncpg.Connection, who: Investigator, request_id: uuid.UUID, lock: bool = False
     ) -> asyncpg.Record:
         req = await requests.get(conn, request_id, lock=lock)
-        if req is None or recording.party_of(req, who.bureau) is None:
+        if req is None or not recording.can_see(req, who.bureau):
             # Not a party: answer as if it did not exist, so ids leak nothing.
             raise Refused(ErrorCode.NOT_FOUND, f"no request {request_id} for your bureau")
         return req
@@ -173,10 +214,3 @@ def _replay(old: asyncpg.Record | None, digest: bytes) -> asyncpg.Record:
         raise Refused(ErrorCode.IDEMPOTENCY_CONFLICT,
                       "this Idempotency-Key was used for a different request")
     return old
-
-
-def _check_answers(req: asyncpg.Record, reply: ReplyContent) -> None:
-    asked = {q["id"] for q in req["content"]["questions"]}
-    unknown = sorted({a.question_id for a in reply.answers} - asked)
-    if unknown:
-        raise Refused(ErrorCode.UNKNOWN_QUESTION, f"no such question(s): {', '.join(unknown)}")

@@ -13,6 +13,7 @@ import asyncpg
 from protocol.errors import ErrorCode
 from protocol.v1.registry import BureauRecord
 from services.desk.domain.errors import Refused
+from services.desk.domain.lifecycle import RUNNING
 
 
 def bureau_ref(code: str, names: Mapping[str, BureauRecord]) -> dict[str, str]:
@@ -24,7 +25,10 @@ def request_view(
     req: asyncpg.Record,
     names: Mapping[str, BureauRecord],
     timeline: list[asyncpg.Record] | None = None,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
+    """A request as JSON; ``today`` (China time) decides whether it is overdue."""
+    due: dt.date = req["due_date"]
     view: dict[str, Any] = {
         "id": str(req["id"]),
         "state": req["state"],
@@ -33,7 +37,17 @@ def request_view(
         "recipient": bureau_ref(req["recipient"], names),
         "subject": req["content"]["subject"],
         "questions": req["content"]["questions"],
-        "due_date": req["due_date"].isoformat() if req["due_date"] else None,
+        "handling": req["content"].get("handling", []),
+        "due_date": due.isoformat(),
+        "due_date_provisional": req["due_provisional"],
+        "proposed_due_date": _iso(req["pending_due_date"]),
+        "overdue": today is not None and req["state"] in RUNNING and today > due,
+        "reminders": req["reminders"],
+        "last_reminded_at": _iso(req["last_reminded_at"]),
+        "escalated_at": _iso(req["escalated_at"]),
+        "transferred_from": [bureau_ref(c, names) for c in req["transferred_from"]],
+        "rating": req["rating"],
+        "group_id": str(req["group_id"]) if req["group_id"] else None,
         "reply": req["reply"],
         "created_at": req["created_at"].isoformat(),
         "created_by": req["created_by"],
@@ -54,6 +68,10 @@ def request_view(
             for e in timeline
         ]
     return view
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def encode_cursor(req: asyncpg.Record) -> str:

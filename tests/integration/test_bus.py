@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from protocol import routing
-from protocol.v1 import RequestAccepted, RequestEventRecorded, RequestReplied, RequestSubmitted
+from protocol.v1 import RequestEvent, RequestEventRecorded, RequestSubmitted
 from services.common.rabbit_admin import RabbitAdmin
 from tests.support import ADMIN, System, eventually, new_request
 
@@ -112,7 +112,8 @@ async def test_redelivered_request_is_delivered_once(
         correlation_id=row["correlation_id"], sender=YUHANG, recipient=WUHOU,
         body={"request_id": row["id"], "event_id": uuid.uuid4(), "requester": YUHANG,
               "recipient": WUHOU, "created_at": row["created_at"],
-              "created_by": row["created_by"], "content": json.loads(row["content"])},
+              "created_by": row["created_by"], "content": json.loads(row["content"]),
+              "due_date": row["due_date"]},
     )
     for _ in range(3):  # a re-sent copy (new message id), then redelivered twice (same id)
         await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(WUHOU, copy.type),
@@ -153,13 +154,18 @@ async def test_events_out_of_order_are_applied_in_order(
 ) -> None:
     rid, token = await create_and_deliver(system)
     now = dt.datetime.now(dt.UTC)
-    facts = {"request_id": rid, "occurred_at": now, "actor": "武侯 王五"}
-    accepted = RequestAccepted(correlation_id="ooo", sender=WUHOU, recipient=YUHANG,
-                               body=facts | {"event_id": uuid.uuid4(), "seq": 2})
-    replied = RequestReplied(correlation_id="ooo", sender=WUHOU, recipient=YUHANG,
-                             body=facts | {"event_id": uuid.uuid4(), "seq": 3,
-                                           "occurred_at": now + dt.timedelta(seconds=1),
-                                           "reply": {"findings": "查无此户"}})
+    [row] = await fetch(system, "zj", "SELECT due_date FROM request WHERE id = $1",
+                        uuid.UUID(rid))
+    facts = {"request_id": rid, "occurred_at": now, "actor": "武侯 王五", "bureau": WUHOU,
+             "due_date": row["due_date"]}
+    accepted = RequestEvent(correlation_id="ooo", sender=WUHOU, recipient=YUHANG,
+                            body=facts | {"event_id": uuid.uuid4(), "seq": 2,
+                                          "state": "accepted", "change": {"event": "accepted"}})
+    replied = RequestEvent(correlation_id="ooo", sender=WUHOU, recipient=YUHANG,
+                           body=facts | {"event_id": uuid.uuid4(), "seq": 3, "state": "replied",
+                                         "occurred_at": now + dt.timedelta(seconds=1),
+                                         "change": {"event": "replied",
+                                                    "reply": {"findings": "查无此户"}}})
     for msg in (replied, accepted):  # the reply overtakes the acceptance
         await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, msg.type),
                       msg.model_dump_json().encode(), str(msg.message_id))
@@ -178,9 +184,11 @@ async def test_event_from_a_bureau_not_party_is_dead_lettered(
     system: System, channel: aio_pika.abc.AbstractChannel
 ) -> None:
     rid, _ = await create_and_deliver(system)
-    forged = RequestAccepted(correlation_id="forged", sender=TIANHE, recipient=YUHANG,
-                             body={"request_id": rid, "event_id": uuid.uuid4(), "seq": 2,
-                                   "occurred_at": dt.datetime.now(dt.UTC), "actor": "冒充者"})
+    forged = RequestEvent(correlation_id="forged", sender=TIANHE, recipient=YUHANG,
+                          body={"request_id": rid, "event_id": uuid.uuid4(), "seq": 2,
+                                "occurred_at": dt.datetime.now(dt.UTC), "actor": "冒充者",
+                                "bureau": TIANHE, "state": "accepted",
+                                "due_date": "2030-01-01", "change": {"event": "accepted"}})
     await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, forged.type),
                   forged.model_dump_json().encode(), str(forged.message_id))
 

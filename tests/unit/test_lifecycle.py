@@ -60,9 +60,15 @@ def test_random_sequences_follow_the_table(steps: list[Transition]) -> None:
     # Whatever was accepted is a walk from nothing: submit first, at most once.
     if path:
         assert path[0] is Transition.SUBMIT and path.count(Transition.SUBMIT) == 1
-    # A reply is only ever recorded after an acceptance, and at most once.
+    # A reply comes after the request was taken on (accepted, or information given), once.
     if Transition.REPLY in path:
-        assert path.index(Transition.ACCEPT) < path.index(Transition.REPLY)
+        taken_on = [i for i, t in enumerate(path)
+                    if t in (Transition.ACCEPT, Transition.PROVIDE_INFO)]
+        assert taken_on and taken_on[0] < path.index(Transition.REPLY)
         assert path.count(Transition.REPLY) == 1
-    # Nothing is both delivered and bounced.
+    # Nothing is both delivered and bounced; nothing answered is withdrawn.
     assert not (Transition.DELIVER in path and Transition.BOUNCE in path)
+    assert not (Transition.REPLY in path and Transition.WITHDRAW in path)
+    # Once terminal, always terminal.
+    if state in TERMINAL:
+        assert lifecycle.allowed_from(state) == set()

@@ -22,6 +22,7 @@ def submitted(**over: object) -> RequestSubmitted:
         "content": {"kind": "merchant_registration",
                     "subject": {"merchant_name": "某店", "credit_code": valid_credit_code()},
                     "questions": [{"id": "q1", "text": "是否登记？"}]},
+        "due_date": "2026-12-04",
     }
     return RequestSubmitted(correlation_id="c-1", sender="330110", recipient="510107",
                             body=body | over)

@@ -9,9 +9,14 @@ from typing import Any
 
 import asyncpg
 
+from services.desk.domain.lifecycle import State
+from services.desk.domain.workflow import Snapshot
+
 _FIELDS = (
     "id, requester, recipient, kind, content, state, reply, correlation_id, created_at,"
-    " created_by, updated_at, last_seq, due_date, content_sha256"
+    " created_by, updated_at, last_seq, due_date, content_sha256, due_provisional,"
+    " pending_due_date, clock_stopped_on, transferred_from, rating, reminders,"
+    " last_reminded_at, escalated_at, group_id"
 )
 
 
@@ -24,13 +29,17 @@ class NewRequest:
     content: dict[str, Any]
     merchant_name: str
     credit_code: str | None
-    due_date: dt.date | None
+    due_date: dt.date
     state: str
     correlation_id: str
     created_at: dt.datetime
     created_by: str
     idempotency_key: str | None
     content_sha256: bytes | None
+    due_provisional: bool = False
+    group_id: uuid.UUID | None = None
+    transferred_from: tuple[str, ...] = ()
+    last_seq: int = 0
 
 
 async def insert(conn: asyncpg.Connection, r: NewRequest) -> bool:
@@ -38,12 +47,14 @@ async def insert(conn: asyncpg.Connection, r: NewRequest) -> bool:
     inserted = await conn.fetchval(
         "INSERT INTO request (id, requester, recipient, kind, content, merchant_name,"
         " credit_code, due_date, state, correlation_id, created_at, created_by, updated_at,"
-        " idempotency_key, content_sha256)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$11,$13,$14)"
+        " idempotency_key, content_sha256, due_provisional, group_id, transferred_from,"
+        " last_seq)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$11,$13,$14,$15,$16,$17,$18)"
         " ON CONFLICT DO NOTHING RETURNING true",
         r.id, r.requester, r.recipient, r.kind, r.content, r.merchant_name, r.credit_code,
         r.due_date, r.state, r.correlation_id, r.created_at, r.created_by,
-        r.idempotency_key, r.content_sha256,
+        r.idempotency_key, r.content_sha256, r.due_provisional, r.group_id,
+        list(r.transferred_from), r.last_seq,
     )
     return bool(inserted)
 
@@ -64,14 +75,32 @@ async def get(
     return await conn.fetchrow(f"SELECT {_FIELDS} FROM request WHERE id = $1{suffix}", request_id)
 
 
-async def set_state(
-    conn: asyncpg.Connection, request_id: uuid.UUID, state: str, at: dt.datetime,
-    *, last_seq: int | None = None, reply: dict[str, Any] | None = None,
+async def save(
+    conn: asyncpg.Connection, request_id: uuid.UUID, after: Snapshot, at: dt.datetime,
+    *, last_seq: int | None = None, reminded: bool = False, escalated: bool = False,
 ) -> None:
+    """Write a request's facts after a change (see ``workflow.Snapshot``)."""
     await conn.execute(
-        "UPDATE request SET state = $2, updated_at = greatest(updated_at, $3),"
-        " last_seq = coalesce($4, last_seq), reply = coalesce($5, reply) WHERE id = $1",
-        request_id, state, at, last_seq, reply,
+        "UPDATE request SET state = $2, recipient = $3, due_date = $4, pending_due_date = $5,"
+        " clock_stopped_on = $6, transferred_from = $7, reply = $8, rating = $9,"
+        " updated_at = greatest(updated_at, $10), last_seq = coalesce($11, last_seq),"
+        " reminders = reminders + CASE WHEN $12::boolean THEN 1 ELSE 0 END,"
+        " last_reminded_at = CASE WHEN $12::boolean THEN $10 ELSE last_reminded_at END,"
+        " escalated_at = CASE WHEN $13::boolean THEN coalesce(escalated_at, $10)"
+        " ELSE escalated_at END"
+        " WHERE id = $1",
+        request_id, after.state, after.recipient, after.due_date, after.pending_due_date,
+        after.clock_stopped_on, list(after.transferred_from), after.reply, after.rating, at,
+        last_seq, reminded, escalated,
+    )
+
+
+def snapshot_of(req: asyncpg.Record) -> Snapshot:
+    return Snapshot(
+        state=State(req["state"]), recipient=req["recipient"], due_date=req["due_date"],
+        pending_due_date=req["pending_due_date"], clock_stopped_on=req["clock_stopped_on"],
+        transferred_from=tuple(req["transferred_from"]), reply=req["reply"],
+        rating=req["rating"],
     )
 
 
@@ -139,3 +168,24 @@ async def audit(
         "INSERT INTO audit_log (investigator_id, bureau, action, request_id, correlation_id)"
         " VALUES ($1, $2, $3, $4, $5)", investigator, bureau, action, request_id, correlation_id,
     )
+
+
+async def escalate(
+    conn: asyncpg.Connection, request_id: uuid.UUID, province: str, at: dt.datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO escalation (request_id, province, escalated_at) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING", request_id, province, at,
+    )
+
+
+async def escalations(
+    conn: asyncpg.Connection, province: str, limit: int
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        f"SELECT {', '.join('r.' + f.strip() for f in _FIELDS.split(','))}"
+        " FROM escalation e JOIN request r ON r.id = e.request_id"
+        " WHERE e.province = $1 AND e.resolved_at IS NULL"
+        " AND r.state IN ('delivered', 'accepted', 'partially_replied')"
+        " ORDER BY e.escalated_at LIMIT $2", province, limit,
+    ))

@@ -1,0 +1,67 @@
+"""Due dates and facts beyond the state: clock stops, agreed dates, transfers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from protocol.errors import ErrorCode
+from protocol.v1 import events
+from services.desk.domain.errors import Refused
+from services.desk.domain.lifecycle import State, Transition
+from services.desk.domain.workflow import TRANSFER_MIN_DAYS, Snapshot, decide
+
+D = dt.date
+ACCEPTED = Snapshot(State.ACCEPTED, "510107", D(2026, 10, 13))
+
+
+def test_clock_stops_while_information_is_awaited() -> None:
+    # Given a request due 13 Oct 2026 whose recipient asks for information on 30 Sep
+    waiting = decide(ACCEPTED, Transition.REQUEST_INFO, events.InfoRequested(questions="?"),
+                     D(2026, 9, 30))
+    assert waiting.state is State.INFO_REQUESTED and waiting.clock_stopped_on == D(2026, 9, 30)
+    # When it comes on 9 Oct (the National Day holiday in between does not count)
+    resumed = decide(waiting, Transition.PROVIDE_INFO, events.InfoProvided(info="!"),
+                     D(2026, 10, 9))
+    # Then the due date moves on by the working days stopped: 8 and 9 Oct
+    assert resumed.due_date == D(2026, 10, 15)
+    assert resumed.state is State.ACCEPTED and resumed.clock_stopped_on is None
+
+
+def test_proposed_due_date_agreed_or_refused() -> None:
+    delivered = Snapshot(State.DELIVERED, "510107", D(2026, 10, 13))
+    proposed = decide(delivered, Transition.ACCEPT,
+                      events.Accepted(proposed_due_date=D(2026, 10, 30)), D(2026, 10, 9))
+    assert proposed.pending_due_date == D(2026, 10, 30) and proposed.due_date == D(2026, 10, 13)
+    agreed = decide(proposed, Transition.AGREE_DUE_DATE, events.DueDateAgreed(), D(2026, 10, 9))
+    assert agreed.due_date == D(2026, 10, 30) and agreed.pending_due_date is None
+    refused = decide(proposed, Transition.REFUSE_DUE_DATE, events.DueDateRefused(),
+                     D(2026, 10, 9))
+    assert refused.due_date == D(2026, 10, 13) and refused.pending_due_date is None
+    with pytest.raises(Refused) as exc:
+        decide(agreed, Transition.AGREE_DUE_DATE, events.DueDateAgreed(), D(2026, 10, 9))
+    assert exc.value.code is ErrorCode.ILLEGAL_TRANSITION
+
+
+def test_transfer_keeps_the_due_date_when_enough_time_remains() -> None:
+    moved = decide(ACCEPTED, Transition.TRANSFER, events.Transferred(to="510104"),
+                   D(2026, 9, 21))
+    assert moved.recipient == "510104" and moved.transferred_from == ("510107",)
+    assert moved.due_date == D(2026, 10, 13) and moved.state is State.TRANSFERRED
+
+
+def test_transfer_near_the_deadline_gives_the_minimum() -> None:
+    moved = decide(ACCEPTED, Transition.TRANSFER, events.Transferred(to="510104"),
+                   D(2026, 10, 12))
+    # 5 working days after Mon 12 Oct 2026
+    assert TRANSFER_MIN_DAYS == 5 and moved.due_date == D(2026, 10, 19)
+
+
+def test_transfer_back_to_a_former_holder_is_refused() -> None:
+    moved = decide(ACCEPTED, Transition.TRANSFER, events.Transferred(to="510104"),
+                   D(2026, 9, 21))
+    again = Snapshot(State.DELIVERED, moved.recipient, moved.due_date,
+                     transferred_from=moved.transferred_from)
+    with pytest.raises(Refused):
+        decide(again, Transition.TRANSFER, events.Transferred(to="510107"), D(2026, 9, 22))
