@@ -7,6 +7,7 @@ isolated without clean-up between them and never see each other's messages.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import secrets
 import uuid
@@ -88,11 +89,13 @@ class DeskHandle:
     def url(self, path: str) -> str:
         return str(self.server.make_url(path))
 
-    async def investigator(self, bureau: str, name: str | None = None) -> str:
-        """A fresh investigator of ``bureau`` on this desk; returns its token."""
+    async def investigator(
+        self, bureau: str, name: str | None = None, role: str = "investigator"
+    ) -> str:
+        """A fresh investigator (or coordinator) of ``bureau`` on this desk; its token."""
         pool = await db.open_pool(self.settings.dsn, min_size=1, max_size=1)
         async with pool.acquire() as conn:
-            _, token = await investigators.add(conn, name or f"inv-{bureau}", bureau)
+            _, token = await investigators.add(conn, name or f"inv-{bureau}", bureau, role)
         await pool.close()
         return token
 
@@ -127,11 +130,24 @@ class System:
 DESKS = {"zj": "33", "gd": "44", "sc": "51"}
 
 
-async def start_system(desks: dict[str, str] = DESKS) -> System:
+class Clock:
+    """A clock tests move by hand: every service of a system reads it."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self.now = start or dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+async def start_system(desks: dict[str, str] = DESKS, clock: Clock | None = None) -> System:
     scratch = Scratch()
     await scratch.open()
     hub_dsn = scratch.dsn("hub")
-    hub_app = create_hub(hub_dsn, scratch.amqp_url)
+    hub_app = create_hub(hub_dsn, scratch.amqp_url, **({"clock": clock} if clock else {}))
     hub = TestServer(hub_app)
     await hub.start_server()
     pool = await db.open_pool(hub_dsn, min_size=1, max_size=1)
@@ -143,7 +159,7 @@ async def start_system(desks: dict[str, str] = DESKS) -> System:
         settings = DeskSettings(region=region, provinces=provinces,
                                 database_url=scratch.dsn(f"desk_{region}"),
                                 amqp_url=scratch.amqp_url)
-        server = TestServer(create_desk(settings))
+        server = TestServer(create_desk(settings, **({"clock": clock} if clock else {})))
         await server.start_server()
         handles[region] = DeskHandle(region, server, settings)
     system = System(scratch, hub, handles, aiohttp.ClientSession())

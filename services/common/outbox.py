@@ -62,8 +62,9 @@ class OutboxRelay:
         after_publish: AfterPublish | None = None,
         batch: int = 500,
         poll_seconds: float = 1.0,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
-        self._pool, self._channel = pool, channel
+        self._pool, self._channel, self._clock = pool, channel, clock
         self._after_publish = after_publish
         self._batch, self._poll = batch, poll_seconds
         self._wake = asyncio.Event()
@@ -82,7 +83,7 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            started = dt.datetime.now(dt.UTC)
+            started = self._clock()
             publishes = [
                 (await self._exchange(r["exchange"])).publish(amqp_message(r), r["routing_key"])
                 for r in rows

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import aio_pika
@@ -32,6 +33,7 @@ class Runtime:
     provinces: Iterable[str] = ()
     concurrency: int = 32
     pool_size: int = 10
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     pool: asyncpg.Pool = field(init=False)
     connection: AbstractRobustConnection = field(init=False)
     _consumers: list[Consumer] = field(default_factory=list, init=False)
@@ -51,7 +53,8 @@ class Runtime:
         await consuming.set_qos(prefetch_count=self.concurrency)
         queues = await topology.declare_all(consuming, self.service, self.region, self.provinces)
         publishing = await self.connection.channel(publisher_confirms=True)
-        relay = OutboxRelay(self.pool, publishing, after_publish=after_publish)
+        relay = OutboxRelay(self.pool, publishing, after_publish=after_publish,
+                            clock=self.clock)
         self._relay = asyncio.create_task(relay.run(), name=f"{self.service}-outbox-relay")
         for queue in queues.values():
             consumer = Consumer(self.pool, consuming, queue, handler, concurrency=self.concurrency)

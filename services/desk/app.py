@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 
@@ -11,6 +13,7 @@ from services.common import outbox
 from services.common.http import new_app
 from services.common.runtime import Runtime
 from services.desk import api, outgoing
+from services.desk.deadlines import DeadlineWatch
 from services.desk.inbound import Inbound
 from services.desk.sent import record_sent
 from services.desk.settings import DeskSettings
@@ -19,6 +22,7 @@ from services.desk.usecases import Desk, RegistryCache
 
 Clock = Callable[[], dt.datetime]
 RUNTIME = web.AppKey("runtime", Runtime)
+WATCH = web.AppKey("deadline_watch", DeadlineWatch)
 
 
 def utc_now() -> dt.datetime:
@@ -31,7 +35,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
     async def resources(app: web.Application) -> AsyncIterator[None]:
         runtime = Runtime("desk", settings.dsn, settings.amqp_url, settings.region,
                           settings.province_codes, settings.consumer_concurrency,
-                          settings.db_pool_size)
+                          settings.db_pool_size, clock)
         await runtime.open()
         app[RUNTIME] = runtime
         app[api.DESK] = Desk(runtime.pool, clock, RegistryCache(), settings.limits,
@@ -40,7 +44,14 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         async with runtime.pool.acquire() as conn, conn.transaction():
             have = await registry_store.version(conn)
             await outbox.enqueue(conn, outgoing.registry_request(settings.region, have))
+        watch = DeadlineWatch(runtime.pool, clock, settings.province_codes, settings.hosts,
+                              settings.remind_before_days, settings.escalate_after_days)
+        app[WATCH] = watch
+        watching = asyncio.create_task(watch.run(settings.deadline_check_seconds))
         yield
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
         await runtime.close()
 
     app.cleanup_ctx.append(resources)

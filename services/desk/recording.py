@@ -63,8 +63,6 @@ async def apply(
         conn, event_id=step.event_id, request_id=req["id"], seq=step.seq,
         type=step.event_type, bureau=step.bureau, actor=step.actor, at=step.at, data=data,
     )
-    if step.transition is Transition.ESCALATE:
-        await requests.escalate(conn, req["id"], after.recipient[:2], step.at)
     return after
 
 
@@ -73,6 +71,8 @@ async def originate(conn: asyncpg.Connection, req: asyncpg.Record, step: Step) -
     if step.transition not in UNNUMBERED and step.seq is None:
         step = replace(step, seq=req["last_seq"] + 1)
     after = await apply(conn, req, step)
+    if step.transition is Transition.ESCALATE:  # into the recipient region's queue, here
+        await requests.escalate(conn, req["id"], after.recipient[:2], step.at)
     await outbox.enqueue(conn, outgoing.recorded(req, step, after))
     if step.seq is not None:
         await outbox.enqueue(conn, outgoing.event(req, step, after))

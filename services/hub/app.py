@@ -24,7 +24,8 @@ def create_app(dsn: str, amqp_url: str, clock: Clock = utc_now, *,
     app = new_app(64 * 1024)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        runtime = Runtime("hub", dsn, amqp_url, concurrency=concurrency, pool_size=pool_size)
+        runtime = Runtime("hub", dsn, amqp_url, concurrency=concurrency, pool_size=pool_size,
+                          clock=clock)
         await runtime.open()
         app[api.POOL] = runtime.pool
         await runtime.start(HubInbound(clock))
