@@ -1,0 +1,102 @@
+"""Reminders and escalation: fired by the requester's desk as time passes, once per rule,
+shown on the recipient's inbox and timeline; escalations reach the coordinators."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from services.desk.app import WATCH
+from services.desk.deadlines import DeadlineWatch
+from tests.support import Clock, System, eventually, new_request, start_system
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+YUHANG, WUHOU, CHENGDU = "330110", "510107", "510100"
+START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 2 Nov 2026, 10:00 in China
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def clock() -> Clock:
+    return Clock(START)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def dsystem(clock: Clock) -> AsyncIterator[System]:
+    s = await start_system(clock=clock)
+    yield s
+    await s.close()
+
+
+async def test_reminders_and_escalation_fire_once(dsystem: System, clock: Clock) -> None:
+    zj, sc = dsystem.desks["zj"], dsystem.desks["sc"]
+    a, b = await zj.investigator(YUHANG), await sc.investigator(WUHOU)
+    coordinator = await sc.investigator(CHENGDU, "成都 协调员", role="coordinator")
+    status, req = await dsystem.call("POST", zj.url("/v1/requests"), a,
+                                     json=new_request(WUHOU))
+    assert status == 201 and req["due_date"] == "2026-11-09"
+    rid = req["id"]
+    watch: DeadlineWatch = zj.server.app[WATCH]
+
+    async def away(check: Any) -> Any:
+        async def probe() -> Any:
+            s, r = await dsystem.call("GET", sc.url(f"/v1/requests/{rid}"), b)
+            return r if s == 200 and check(r) else None
+        return await eventually(probe, what="recipient's view")
+
+    await away(lambda r: r["state"] == "delivered")
+    assert await watch.tick() == 0
+
+    # Thursday 5 Nov: two working days left -> one reminder, however often we look
+    clock.now = START + dt.timedelta(days=3)
+    assert await watch.tick() == 1
+    assert await watch.tick() == 0
+    assert await DeadlineWatch(watch.pool, clock, ["33"], zj.settings.hosts, 2, 3).tick() == 0
+    seen = await away(lambda r: r["reminders"] == 1)
+    assert seen["timeline"][-1]["type"] == "reminded"
+    assert seen["timeline"][-1]["data"]["rule"] == "before_due"
+    _, inbox = await dsystem.call("GET", sc.url("/v1/requests?box=inbox"), b)
+    assert next(i for i in inbox["items"] if i["id"] == rid)["reminders"] == 1
+
+    # a manual reminder (催办) as well
+    status, _ = await dsystem.call("POST", zj.url(f"/v1/requests/{rid}/remind"), a,
+                                   json={"note": "请尽快回复"})
+    assert status == 202
+    await away(lambda r: r["reminders"] == 2)
+
+    # Tuesday 10 Nov: overdue
+    clock.now = START + dt.timedelta(days=8)
+    assert await watch.tick() == 1
+    late = await away(lambda r: r["reminders"] == 3)
+    assert late["overdue"] is True
+
+    # Sunday 15 Nov: more than 3 working days overdue -> escalated to Sichuan's coordinators
+    clock.now = START + dt.timedelta(days=13)
+    assert await watch.tick() == 1
+    assert await watch.tick() == 0
+
+    async def queued() -> Any:
+        s, q = await dsystem.call("GET", sc.url("/v1/escalations"), coordinator)
+        return q if s == 200 and any(i["id"] == rid for i in q["items"]) else None
+
+    queue = await eventually(queued, what="escalation queue")
+    assert next(i for i in queue["items"] if i["id"] == rid)["escalated_at"]
+    status, body = await dsystem.call("GET", sc.url("/v1/escalations"), b)
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    async def escalation_home() -> Any:
+        home = (await dsystem.call("GET", zj.url(f"/v1/requests/{rid}"), a))[1]
+        return home if home["timeline"][-1]["type"] == "escalated" else None
+
+    home = await eventually(escalation_home, what="escalation on the requester's timeline")
+    assert [e["type"] for e in home["timeline"]].count("reminded") == 3
+
+    # once answered, nothing more fires
+    await dsystem.call("POST", sc.url(f"/v1/requests/{rid}/accept"), b)
+    await dsystem.call("POST", sc.url(f"/v1/requests/{rid}/reply"), b,
+                       json={"findings": "已查明"})
+    clock.now = START + dt.timedelta(days=20)
+    assert await watch.tick() == 0

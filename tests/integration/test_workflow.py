@@ -1,0 +1,219 @@
+"""The whole life of a request across desks: deadlines, information, transfer, partial and
+final replies, withdrawal, closing, agreed due dates, handling restrictions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from services.desk.domain import calendar
+from tests.support import Clock, System, eventually, new_request, start_system
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+YUHANG, WUHOU, JINJIANG, TIANHE = "330110", "510107", "510104", "440106"
+# Monday 21 September 2026, 10:00 in China: the Mid-Autumn holiday (25-27) lies ahead.
+START = dt.datetime(2026, 9, 21, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def clock() -> Clock:
+    return Clock(START)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def wsystem(clock: Clock) -> AsyncIterator[System]:
+    s = await start_system(clock=clock)
+    yield s
+    await s.close()
+
+
+class Case:
+    """One request between Yuhang (zj) and a Sichuan bureau, seen from both sides."""
+
+    def __init__(self, system: System, a: str, b: str, rid: str) -> None:
+        self.system, self.a, self.b, self.id = system, a, b, rid
+
+    async def home(self) -> Any:
+        zj = self.system.desks["zj"]
+        return (await self.system.call("GET", zj.url(f"/v1/requests/{self.id}"), self.a))[1]
+
+    async def away(self) -> Any:
+        sc = self.system.desks["sc"]
+        return (await self.system.call("GET", sc.url(f"/v1/requests/{self.id}"), self.b))[1]
+
+    async def b_does(self, action: str, body: Any = None) -> tuple[int, Any]:
+        sc = self.system.desks["sc"]
+        return await self.system.call("POST", sc.url(f"/v1/requests/{self.id}/{action}"),
+                                      self.b, json=body)
+
+    async def a_does(self, action: str, body: Any = None) -> tuple[int, Any]:
+        zj = self.system.desks["zj"]
+        return await self.system.call("POST", zj.url(f"/v1/requests/{self.id}/{action}"),
+                                      self.a, json=body)
+
+    async def both_in(self, state: str) -> tuple[Any, Any]:
+        async def probe() -> tuple[Any, Any] | None:
+            h, w = await self.home(), await self.away()
+            return (h, w) if h["state"] == w["state"] == state else None
+        return await eventually(probe, what=f"both sides {state}")
+
+
+async def new_case(system: System, recipient: str = WUHOU, **over: Any) -> Case:
+    zj, sc = system.desks["zj"], system.desks["sc"]
+    a, b = await zj.investigator(YUHANG, "余杭 陈敏"), await sc.investigator(recipient, "川 张静")
+    status, req = await system.call("POST", zj.url("/v1/requests"), a,
+                                    json=new_request(recipient, **over))
+    assert status == 201, req
+    case = Case(system, a, b, req["id"])
+
+    async def delivered() -> bool:
+        status, body = await system.call("GET", sc.url(f"/v1/requests/{case.id}"), b)
+        return status == 200 and body["state"] == "delivered"
+
+    await eventually(delivered, what="delivered")
+    return case
+
+
+async def test_due_date_counts_working_days_and_may_only_be_later(wsystem: System) -> None:
+    case = await new_case(wsystem)
+    home = await case.home()
+    expected = calendar.due_date(dt.date(2026, 9, 21), calendar.DEFAULT_LIMITS["merchant_registration"])
+    assert home["due_date"] == expected.due.isoformat() == "2026-09-29"  # 25-27 are holidays
+    assert (await case.away())["due_date"] == home["due_date"]
+    zj, a = wsystem.desks["zj"], case.a
+    early = await wsystem.call("POST", zj.url("/v1/requests"), a,
+                               json=new_request(WUHOU, due_date="2026-09-24"))
+    assert early[0] == 422 and "2026-09-29" in early[1]["error"]["message"]
+    later = await wsystem.call("POST", zj.url("/v1/requests"), a,
+                               json=new_request(WUHOU, due_date="2026-10-30"))
+    assert later[0] == 201 and later[1]["due_date"] == "2026-10-30"
+
+
+async def test_handling_restrictions_travel_with_the_request(wsystem: System) -> None:
+    case = await new_case(wsystem, handling=["case_only", "no_onward_sharing"])
+    assert (await case.away())["handling"] == ["case_only", "no_onward_sharing"]
+
+
+async def test_reject_with_a_reason(wsystem: System) -> None:
+    case = await new_case(wsystem)
+    status, _ = await case.b_does("reject", {"reason": "subject_not_found", "note": "查无此户"})
+    assert status == 200
+    home, _ = await case.both_in("rejected")
+    assert home["timeline"][-1]["data"] == {"reason": "subject_not_found", "note": "查无此户"}
+    assert (await case.b_does("accept"))[0] == 409
+
+
+async def test_information_request_stops_the_clock(wsystem: System, clock: Clock) -> None:
+    case = await new_case(wsystem)
+    assert (await case.b_does("accept"))[0] == 200
+    status, _ = await case.b_does("request-info", {"questions": "请提供投诉人联系方式"})
+    assert status == 200
+    before, _ = await case.both_in("info_requested")
+    clock.advance(days=3)  # Thu 24 Sep: the clock stood still for 22, 23, 24 Sep
+    try:
+        status, body = await case.a_does("provide-info", {"info": "电话 138..."})
+        assert status == 202 and body["pending"] is True  # decided at Sichuan's desk
+        home, away = await case.both_in("accepted")
+    finally:
+        clock.advance(days=-3)
+    moved = calendar.extend(dt.date.fromisoformat(before["due_date"]), dt.date(2026, 9, 21),
+                            dt.date(2026, 9, 24))
+    assert home["due_date"] == away["due_date"] == moved.isoformat() == "2026-10-09"
+    types = [e["type"] for e in home["timeline"]]
+    assert types[-2:] == ["info_requested", "info_provided"]
+
+
+async def test_transfer_to_a_more_competent_bureau(wsystem: System) -> None:
+    case = await new_case(wsystem)
+    gd = wsystem.desks["gd"]
+    c = await gd.investigator(TIANHE, "天河 李娜")
+    status, _ = await case.b_does("transfer", {"to": TIANHE, "note": "商户实际在广州"})
+    assert status == 200
+
+    async def at_tianhe() -> Any:
+        s, r = await wsystem.call("GET", gd.url(f"/v1/requests/{case.id}"), c)
+        return r if s == 200 and r["state"] == "delivered" else None
+
+    there = await eventually(at_tianhe, what="delivered to the new recipient")
+    assert there["recipient"]["code"] == TIANHE
+    assert [b["code"] for b in there["transferred_from"]] == [WUHOU]
+
+    async def told() -> Any:
+        h = await case.home()
+        return h if h["state"] == "delivered" and h["recipient"]["code"] == TIANHE else None
+
+    home = await eventually(told, what="requester told")
+    assert [e["type"] for e in home["timeline"]][-2:] == ["transferred", "delivered"]
+    # the former recipient still sees it, but can no longer act on it
+    assert (await case.away())["state"] == "transferred"
+    assert (await case.b_does("accept"))[0] == 403
+    status, _ = await wsystem.call("POST", gd.url(f"/v1/requests/{case.id}/accept"), c)
+    assert status == 200
+
+
+async def test_partial_then_final_reply_then_close_with_rating(wsystem: System) -> None:
+    case = await new_case(wsystem)
+    await case.b_does("accept")
+    partial = {"findings": "已核实登记信息，经营地址待查。",
+               "answers": [{"question_id": "q1", "answer": "是", "confirmed": True}]}
+    assert (await case.b_does("partial-reply", partial))[0] == 200
+    await case.both_in("partially_replied")
+    assert (await case.a_does("close", {"rating": 5}))[0] == 409  # not answered yet
+    final = {"findings": "地址一致。",
+             "answers": [{"question_id": "q2", "answer": "一致", "confirmed": True}]}
+    assert (await case.b_does("reply", final))[0] == 200
+    home, _ = await case.both_in("replied")
+    assert home["reply"]["findings"] == "地址一致。"
+    status, body = await case.a_does("close", {"rating": 4, "comment": "及时"})
+    assert status == 202
+    home, away = await case.both_in("closed")
+    assert home["rating"] == away["rating"] == 4
+    types = [e["type"] for e in home["timeline"]]
+    assert types.count("partially_replied") == 1 and types[-2:] == ["replied", "closed"]
+
+
+async def test_withdraw_an_unanswered_request(wsystem: System) -> None:
+    case = await new_case(wsystem)
+    status, body = await case.a_does("withdraw", {"note": "案件已撤销"})
+    assert status == 202
+    await case.both_in("withdrawn")
+    status, body = await case.b_does("accept")
+    assert status == 409 and body["error"]["code"] == "illegal_transition"
+    assert (await case.a_does("withdraw"))[0] == 409
+
+
+async def test_proposed_due_date_agreed(wsystem: System) -> None:
+    case = await new_case(wsystem)
+    status, body = await case.b_does("accept", {"proposed_due_date": "2026-10-16"})
+    assert status == 200 and body["proposed_due_date"] == "2026-10-16"
+
+    async def proposed() -> Any:
+        h = await case.home()
+        return h if h["proposed_due_date"] == "2026-10-16" else None
+
+    await eventually(proposed, what="proposal seen by the requester")
+    assert (await case.a_does("agree-due-date"))[0] == 202
+
+    async def agreed() -> Any:
+        h, w = await case.home(), await case.away()
+        return (h, w) if h["due_date"] == w["due_date"] == "2026-10-16" else None
+
+    home, away = await eventually(agreed, what="agreed due date on both sides")
+    assert home["proposed_due_date"] is None
+    assert [e["type"] for e in home["timeline"]][-1] == "due_date_agreed"
+
+
+async def test_requester_cannot_take_recipient_steps(wsystem: System) -> None:
+    case = await new_case(wsystem)
+    for action in ("accept", "reject", "transfer", "request-info"):
+        status, body = await case.a_does(action, {})
+        assert status in (403, 422), (action, status, body)
+    status, body = await case.b_does("withdraw")
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    status, body = await case.a_does("no-such-action")
+    assert status == 404
