@@ -82,7 +82,8 @@ async def new_case(system: System, recipient: str = WUHOU, **over: Any) -> Case:
 async def test_due_date_counts_working_days_and_may_only_be_later(wsystem: System) -> None:
     case = await new_case(wsystem)
     home = await case.home()
-    expected = calendar.due_date(dt.date(2026, 9, 21), calendar.DEFAULT_LIMITS["merchant_registration"])
+    limit = calendar.DEFAULT_LIMITS["merchant_registration"]
+    expected = calendar.due_date(dt.date(2026, 9, 21), limit)
     assert home["due_date"] == expected.due.isoformat() == "2026-09-29"  # 25-27 are holidays
     assert (await case.away())["due_date"] == home["due_date"]
     zj, a = wsystem.desks["zj"], case.a
@@ -169,7 +170,7 @@ async def test_partial_then_final_reply_then_close_with_rating(wsystem: System) 
     assert (await case.b_does("reply", final))[0] == 200
     home, _ = await case.both_in("replied")
     assert home["reply"]["findings"] == "地址一致。"
-    status, body = await case.a_does("close", {"rating": 4, "comment": "及时"})
+    status, _ = await case.a_does("close", {"rating": 4, "comment": "及时"})
     assert status == 202
     home, away = await case.both_in("closed")
     assert home["rating"] == away["rating"] == 4
@@ -203,7 +204,7 @@ async def test_proposed_due_date_agreed(wsystem: System) -> None:
         h, w = await case.home(), await case.away()
         return (h, w) if h["due_date"] == w["due_date"] == "2026-10-16" else None
 
-    home, away = await eventually(agreed, what="agreed due date on both sides")
+    home, _ = await eventually(agreed, what="agreed due date on both sides")
     assert home["proposed_due_date"] is None
     assert [e["type"] for e in home["timeline"]][-1] == "due_date_agreed"
 
