@@ -1,0 +1,1 @@
+"""Benchmarks of xiecha: ``python -m bench.roundtrip`` (see its docstring)."""

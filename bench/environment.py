@@ -1,0 +1,198 @@
+"""A throw-away xiecha installation for the benchmark.
+
+A fresh RabbitMQ vhost and fresh databases (random suffix) for the hub and three
+desks; the hub and the desks run as separate processes on free ports. ``Scratch``
+remembers everything it made, so ``close`` removes it all, also after a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import sys
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import aiohttp
+import asyncpg
+
+from services.common import db
+from services.common.rabbit_admin import RabbitAdmin
+from services.demo.processes import Service
+from services.desk.store import investigators
+from services.hub.settings import HubSettings
+from services.setup import SetupSettings, set_up
+
+PG = os.environ.get("XIECHA_BENCH_PG", "postgresql://postgres:postgres@127.0.0.1:5432")
+AMQP = os.environ.get("XIECHA_BENCH_AMQP", "amqp://guest:guest@127.0.0.1:5672")
+ADMIN = os.environ.get("XIECHA_BENCH_RABBIT_ADMIN", "http://guest:guest@127.0.0.1:15672")
+
+T = TypeVar("T")
+
+DESKS: dict[str, str] = {"zj": "33", "gd": "44", "sc": "51"}
+"""Region -> the province its desk hosts."""
+BUREAUS: dict[str, tuple[str, ...]] = {
+    "zj": ("330110", "330106"), "gd": ("440106", "440305"), "sc": ("510104", "510107"),
+}
+"""Six signed bureaus, two per desk, each with one investigator."""
+
+
+def token(bureau: str) -> str:
+    return f"bench-{bureau}"
+
+
+def region_of(bureau: str) -> str:
+    return next(r for r, codes in BUREAUS.items() if bureau in codes)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def say(text: str) -> None:
+    """Progress goes to stderr, so ``--json`` output stays clean."""
+    print(text, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Scratch:
+    """Fresh vhosts and database names; ``close`` deletes whatever was made."""
+
+    suffix: str = field(default_factory=lambda: secrets.token_hex(4))
+    vhosts: list[str] = field(default_factory=list)
+    databases: list[str] = field(default_factory=list)
+
+    async def new_vhost(self, name: str) -> str:
+        vhost = f"xbench_{name}_{self.suffix}"
+        self.vhosts.append(vhost)
+        admin = RabbitAdmin(ADMIN)
+        await admin.create_vhost(vhost)
+        await admin.apply_policies(vhost)
+        return vhost
+
+    def database(self, name: str) -> str:
+        """The DSN of a fresh database name (created later by whoever needs it)."""
+        full = f"xbench_{name}_{self.suffix}"
+        self.databases.append(full)
+        return f"{PG}/{full}"
+
+    async def close(self) -> None:
+        admin = RabbitAdmin(ADMIN)
+        for vhost in self.vhosts:
+            try:
+                await admin.delete_vhost(vhost)
+            except Exception as exc:  # keep cleaning up the rest
+                say(f"could not delete vhost {vhost}: {exc}")
+        for name in self.databases:
+            try:
+                await db.drop_database(f"{PG}/{name}")
+            except Exception as exc:
+                say(f"could not drop database {name}: {exc}")
+
+
+@dataclass
+class Installation:
+    """The running hub and desks of one benchmark run."""
+
+    vhost: str
+    hub: Service
+    desks: dict[str, Service]
+    desk_dsns: dict[str, str]
+
+    @property
+    def services(self) -> list[Service]:
+        return [self.hub, *self.desks.values()]
+
+    async def stop(self) -> None:
+        for service in reversed(self.services):
+            await service.stop()
+
+
+async def prepare(scratch: Scratch) -> Installation:
+    """Create vhost and databases, migrate, load the registry, declare queues."""
+    vhost = await scratch.new_vhost("e2e")
+    amqp_url = f"{AMQP}/{vhost}"
+    hub_dsn = scratch.database("hub")
+    desk_dsns = {region: scratch.database(f"desk_{region}") for region in DESKS}
+    template = f"{PG}/xbench_desk_{{region}}_{scratch.suffix}"
+    hub_settings = HubSettings(database_url=hub_dsn, amqp_url=amqp_url,
+                               rabbit_admin_url=ADMIN, log_level="WARNING")
+    setup = SetupSettings(desks=",".join(f"{r}:{p}" for r, p in DESKS.items()),
+                          desk_dsn_template=template)
+    await set_up(hub_settings, setup)
+    for region, dsn in desk_dsns.items():
+        await add_investigators(dsn, BUREAUS[region])
+    return Installation(vhost, hub_service(hub_dsn, amqp_url),
+                        {r: desk_service(r, dsn, amqp_url) for r, dsn in desk_dsns.items()},
+                        desk_dsns)
+
+
+async def add_investigators(dsn: str, bureaus: tuple[str, ...]) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        for code in bureaus:
+            await investigators.add(conn, f"bench {code}", code, token=token(code))
+    finally:
+        await conn.close()
+
+
+def hub_service(dsn: str, amqp_url: str) -> Service:
+    port = free_port()
+    return Service("hub", "services.hub", port, {
+        "XIECHA_HUB_DATABASE_URL": dsn, "XIECHA_HUB_AMQP_URL": amqp_url,
+        "XIECHA_HUB_RABBIT_ADMIN_URL": ADMIN, "XIECHA_HUB_HTTP_PORT": str(port),
+        "XIECHA_HUB_LOG_LEVEL": "WARNING",
+    })
+
+
+def desk_service(region: str, dsn: str, amqp_url: str) -> Service:
+    port = free_port()
+    return Service(f"desk-{region}", "services.desk", port, {
+        "XIECHA_DESK_REGION": region, "XIECHA_DESK_PROVINCES": DESKS[region],
+        "XIECHA_DESK_DATABASE_URL": dsn, "XIECHA_DESK_AMQP_URL": amqp_url,
+        "XIECHA_DESK_HTTP_PORT": str(port), "XIECHA_DESK_LOG_LEVEL": "WARNING",
+    })
+
+
+async def start(inst: Installation, session: aiohttp.ClientSession, log_dir: Path) -> None:
+    """Start the hub and the desks; return once every desk has the partner registry."""
+    for service in inst.services:
+        await service.start(log_dir)
+    await inst.hub.ready(session)
+    for desk in inst.desks.values():
+        body = await desk.ready(session)
+        version = body.get("registry_version")
+        if not isinstance(version, int) or version <= 0:
+            raise RuntimeError(f"{desk.name} reports registry_version {version!r}")
+        say(f"  {desk.name} ready on {desk.url}, registry version {version}")
+
+
+async def watch(inst: Installation, every: float = 1.0) -> None:
+    """Raise as soon as a service process exits; runs until cancelled."""
+    while True:
+        for service in inst.services:
+            if service.process is not None and service.process.returncode is not None:
+                raise RuntimeError(f"{service.name} exited with {service.process.returncode}")
+        await asyncio.sleep(every)
+
+
+async def guarded(inst: Installation, work: Awaitable[T]) -> T:
+    """Await ``work``, failing early if a service process dies meanwhile."""
+    task = asyncio.ensure_future(work)
+    guard = asyncio.create_task(watch(inst))
+    try:
+        done, _ = await asyncio.wait({task, guard}, return_when=asyncio.FIRST_COMPLETED)
+        if guard in done:
+            guard.result()
+        return task.result()
+    finally:
+        for t in (task, guard):
+            t.cancel()
+        await asyncio.gather(task, guard, return_exceptions=True)

@@ -1,0 +1,124 @@
+"""The benchmark's results: figures, the machine they were taken on, and how to print them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench.observe import Stamp
+
+DESK_MESSAGES = ("request.submitted", "request.delivered", "request.accepted",
+                 "request.replied")
+"""Desk-to-desk messages of one round trip (into the other desk's inbox queue)."""
+HUB_EVENTS = ("created", "sent", "delivered", "accepted", "replied")
+"""Timeline events of one round trip, each sent to the hub as an event.recorded message."""
+
+
+def machine() -> dict[str, str | int | float]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kib = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kib = int(line.split()[1])
+    return {"nproc": len(os.sched_getaffinity(0)), "cpu": cpu,
+            "memory_gib": round(mem_kib / 2**20, 1)}
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+@dataclass
+class EndToEnd:
+    """Round trips per second from the first create to the last reply recorded at home."""
+
+    round_trips_per_s: float
+    p50_ms: float
+    p99_ms: float
+    wall_s: float
+
+    @classmethod
+    def from_stamps(cls, stamps: list[Stamp]) -> EndToEnd:
+        wall = (max(r for _, r in stamps) - min(c for c, _ in stamps)).total_seconds()
+        ms = sorted((r - c).total_seconds() * 1000 for c, r in stamps)
+        return cls(len(stamps) / wall, percentile(ms, 50), percentile(ms, 99), wall)
+
+
+@dataclass
+class Bus:
+    """What the run put on the bus, from the hub's counters and the broker's queue stats."""
+
+    hub_figures: dict[str, int]
+    queue_publishes: dict[str, int]
+
+    def per_round_trip(self, n: int) -> dict[str, float]:
+        inbox = sum(v for k, v in self.queue_publishes.items() if k.endswith(".inbox"))
+        hub = self.queue_publishes.get("xiecha.v1.hub.events", 0)
+        return {"desk_to_desk": inbox / n, "to_hub": hub / n, "total": (inbox + hub) / n}
+
+
+@dataclass
+class Result:
+    requests: int
+    window: int
+    e2e: EndToEnd
+    raw_round_trips_per_s: float
+    hub_replied: int
+    bus: Bus
+    date: str = field(default_factory=lambda: dt.datetime.now().astimezone().isoformat(
+        timespec="seconds"))
+    machine: dict[str, str | int | float] = field(default_factory=machine)
+
+    @property
+    def ratio_percent(self) -> float:
+        return 100 * self.e2e.round_trips_per_s / self.raw_round_trips_per_s
+
+    def as_json(self) -> str:
+        data = asdict(self) | {"ratio_percent": round(self.ratio_percent, 1),
+                               "bus_per_round_trip": self.bus.per_round_trip(self.requests)}
+        return json.dumps(data, ensure_ascii=False, indent=2)
+
+    def table(self) -> str:
+        m = self.machine
+        rows = [
+            ("date", self.date),
+            ("machine", f"{m['nproc']} CPUs, {m['cpu']}, {m['memory_gib']} GiB RAM"),
+            ("requests (N)", str(self.requests)),
+            ("window", str(self.window)),
+            ("e2e round trips/s", f"{self.e2e.round_trips_per_s:.1f}"
+                                  f"  ({self.e2e.wall_s:.1f} s wall)"),
+            ("e2e latency p50", f"{self.e2e.p50_ms:.0f} ms"),
+            ("e2e latency p99", f"{self.e2e.p99_ms:.0f} ms"),
+            ("raw broker round trips/s", f"{self.raw_round_trips_per_s:.1f}"),
+            ("e2e / raw", f"{self.ratio_percent:.1f} %"),
+            ("hub counted replied", f"{self.hub_replied} (expected {self.requests}: OK)"),
+        ]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows) + "\n\n" + self.bus_text()
+
+    def bus_text(self) -> str:
+        n, per = self.requests, self.bus.per_round_trip(self.requests)
+        hub = ", ".join(f"{e} {self.bus.hub_figures.get(e, 0)}" for e in HUB_EVENTS)
+        queues = ", ".join(f"{k} {v}" for k, v in sorted(self.bus.queue_publishes.items()) if v)
+        return "\n".join([
+            "One end-to-end round trip on the bus:",
+            f"  desk to desk: {len(DESK_MESSAGES)} ({', '.join(DESK_MESSAGES)})",
+            f"  to the hub:   {len(HUB_EVENTS)} event.recorded ({', '.join(HUB_EVENTS)})",
+            f"  = {len(DESK_MESSAGES) + len(HUB_EVENTS)} persistent, confirmed messages into"
+            " quorum queues, each consumed in its own database",
+            "    transaction (the raw round trip is 2 messages and no database).",
+            f"  measured: {per['total']:.2f} messages per round trip"
+            f" ({per['desk_to_desk']:.2f} desk to desk, {per['to_hub']:.2f} to the hub)",
+            f"  hub counted (N={n}): {hub}",
+            f"  routed per queue: {queues}",
+        ])
