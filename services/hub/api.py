@@ -14,7 +14,11 @@ from services.hub import store
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 
-METRICS = ("created", "sent", "delivered", "accepted", "replied", "undeliverable")
+METRICS = (
+    "created", "sent", "delivered", "undeliverable", "accepted", "rejected", "info_requested",
+    "transferred", "partially_replied", "replied", "withdrawn", "closed", "reminded",
+    "escalated",
+)
 
 
 def _date(request: web.Request, name: str) -> dt.date | None:
@@ -40,10 +44,17 @@ def _scopes(request: web.Request) -> dict[str, str]:
     return {"all": "all"}
 
 
-def _figures(counts: dict[str, int]) -> dict[str, int]:
-    figures = {m: counts.get(m, 0) for m in METRICS}
-    figures["completed_checks"] = figures["replied"]
+def _figures(counts: dict[str, int]) -> dict[str, Any]:
+    figures: dict[str, Any] = {m: counts.get(m, 0) for m in METRICS}
+    replied = counts.get("replied", 0)
+    figures["completed_checks"] = replied
+    figures["on_time_rate"] = _ratio(counts.get("replied_on_time", 0), replied, 4)
+    figures["average_turnaround_days"] = _ratio(counts.get("turnaround_days", 0), replied, 2)
     return figures
+
+
+def _ratio(part: int, whole: int, digits: int) -> float | None:
+    return round(part / whole, digits) if whole else None
 
 
 async def stats(request: web.Request) -> web.Response:

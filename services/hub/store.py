@@ -68,12 +68,23 @@ async def count_event(conn: asyncpg.Connection, body: EventRecordedBody) -> bool
     if not first:
         return False
     day = body.occurred_at.astimezone(CHINA).date()
-    await conn.execute(
-        "INSERT INTO stat_day (scope, metric, day, n) SELECT s, $2, $3, 1 FROM unnest($1::text[]) s"
-        " ON CONFLICT (scope, metric, day) DO UPDATE SET n = stat_day.n + 1",
-        scopes(body), body.event_type, day,
-    )
+    for metric, n in metrics(body):
+        await conn.execute(
+            "INSERT INTO stat_day (scope, metric, day, n) SELECT s, $2, $3, $4"
+            " FROM unnest($1::text[]) s"
+            " ON CONFLICT (scope, metric, day) DO UPDATE SET n = stat_day.n + $4",
+            scopes(body), metric, day, n,
+        )
     return True
+
+
+def metrics(body: EventRecordedBody) -> list[tuple[str, int]]:
+    """What one event adds: its own count, and for replies on-time and turnaround sums."""
+    out: list[tuple[str, int]] = [(body.event_type, 1)]
+    if body.event_type == "replied":
+        out.append(("replied_on_time", 1 if body.on_time else 0))
+        out.append(("turnaround_days", body.turnaround_days or 0))
+    return out
 
 
 async def totals(

@@ -63,4 +63,5 @@ async def test_request_reply_round_trip(system: System) -> None:
     figures = stats["all"]["all_time"]
     assert figures["created"] == figures["sent"] == figures["delivered"] == 1
     assert figures["accepted"] == figures["replied"] == figures["completed_checks"] == 1
+    assert figures["on_time_rate"] == 1.0 and figures["average_turnaround_days"] == 0.0
     assert stats["partners"] >= 800 and stats["provinces_covered"] >= 26
