@@ -14,9 +14,9 @@ from protocol.v1 import events
 from protocol.v1.content import Frozen, ReplyContent
 from protocol.v1.types import ShortText
 from services.common.http import ApiError, HandlerT, correlation_id, json_ok, read_model
-from services.desk import views
+from services.desk import query, views
 from services.desk.domain.errors import Refused
-from services.desk.domain.lifecycle import State, Transition
+from services.desk.domain.lifecycle import Transition
 from services.desk.store import investigators
 from services.desk.store import registry as registry_store
 from services.desk.store.investigators import Investigator
@@ -89,27 +89,15 @@ async def get_request(request: web.Request) -> web.Response:
 
 
 async def list_requests(request: web.Request) -> web.Response:
+    """Search the caller's inbox or outbox (filters: see services/desk/query.py)."""
     who = await caller(request)
-    box = request.query.get("box", "inbox")
-    if box not in ("inbox", "outbox"):
-        raise ApiError(400, ErrorCode.BAD_QUERY, "box must be inbox or outbox")
-    try:
-        limit = int(request.query.get("limit", "50"))
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= 200:
-        raise ApiError(400, ErrorCode.BAD_QUERY, "limit must be an integer from 1 to 200")
-    cursor = request.query.get("cursor")
-    after = views.decode_cursor(cursor) if cursor else None
-    state = request.query.get("state")
-    if state is not None and state not in set(State):
-        raise ApiError(400, ErrorCode.BAD_QUERY, f"state must be one of {', '.join(State)}")
     desk = request.app[DESK]
-    rows = await desk.box(who, box, limit, after, state)
+    filters, q = query.parse(dict(request.query), who.bureau, desk.today())
+    rows = await desk.search(filters, q.limit, query.after_of(q))
     names = await desk.names()
     return json_ok({
         "items": [views.request_view(r, names, today=desk.today()) for r in rows],
-        "next_cursor": views.encode_cursor(rows[-1]) if len(rows) == limit else None,
+        "next_cursor": views.encode_cursor(rows[-1]) if len(rows) == q.limit else None,
     })
 
 

@@ -26,7 +26,7 @@ from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import Party, Transition
 from services.desk.recording import Step
 from services.desk.store import registry as registry_store
-from services.desk.store import requests
+from services.desk.store import requests, search
 from services.desk.store.investigators import Investigator
 
 Clock = Callable[[], dt.datetime]
@@ -174,14 +174,12 @@ class Desk:
                                  request_id=request_id, correlation_id=cid)
             return req, await requests.timeline(conn, request_id)
 
-    async def box(
-        self, who: Investigator, box: str, limit: int,
-        after: tuple[dt.datetime, uuid.UUID] | None, state: str | None = None,
+    async def search(
+        self, filters: search.Filters, limit: int, after: tuple[dt.datetime, uuid.UUID] | None
     ) -> list[asyncpg.Record]:
-        column = "recipient" if box == "inbox" else "requester"
+        """One page of the caller's inbox or outbox (``filters.bureau`` is the caller's)."""
         async with self.pool.acquire() as conn:
-            return await requests.page(conn, column=column, bureau=who.bureau, limit=limit,
-                                       after=after, state=state)
+            return await search.search(conn, filters, limit, after)
 
     async def escalations(self, who: Investigator, limit: int) -> list[asyncpg.Record]:
         """The escalation queue of the coordinator's province."""

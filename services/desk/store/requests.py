@@ -12,7 +12,7 @@ import asyncpg
 from services.desk.domain.lifecycle import State
 from services.desk.domain.workflow import Snapshot
 
-_FIELDS = (
+FIELDS = (
     "id, requester, recipient, kind, content, state, reply, correlation_id, created_at,"
     " created_by, updated_at, last_seq, due_date, content_sha256, due_provisional,"
     " pending_due_date, clock_stopped_on, transferred_from, rating, reminders,"
@@ -63,7 +63,7 @@ async def by_idempotency_key(
     conn: asyncpg.Connection, requester: str, key: str
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {_FIELDS} FROM request WHERE requester = $1 AND idempotency_key = $2",
+        f"SELECT {FIELDS} FROM request WHERE requester = $1 AND idempotency_key = $2",
         requester, key,
     )
 
@@ -72,7 +72,7 @@ async def get(
     conn: asyncpg.Connection, request_id: uuid.UUID, *, lock: bool = False
 ) -> asyncpg.Record | None:
     suffix = " FOR UPDATE" if lock else ""
-    return await conn.fetchrow(f"SELECT {_FIELDS} FROM request WHERE id = $1{suffix}", request_id)
+    return await conn.fetchrow(f"SELECT {FIELDS} FROM request WHERE id = $1{suffix}", request_id)
 
 
 async def save(
@@ -130,21 +130,6 @@ async def timeline(conn: asyncpg.Connection, request_id: uuid.UUID) -> list[asyn
     ))
 
 
-async def page(
-    conn: asyncpg.Connection, *, column: str, bureau: str, limit: int,
-    after: tuple[dt.datetime, uuid.UUID] | None, state: str | None = None,
-) -> list[asyncpg.Record]:
-    """Newest first, keyset-paginated on (created_at, id) so pages are stable."""
-    assert column in ("requester", "recipient")
-    at, rid = after or (None, None)
-    return list(await conn.fetch(
-        f"SELECT {_FIELDS} FROM request WHERE {column} = $1"
-        " AND ($3::text IS NULL OR state = $3)"
-        " AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))"
-        " ORDER BY created_at DESC, id DESC LIMIT $2", bureau, limit, state, at, rid,
-    ))
-
-
 async def park(conn: asyncpg.Connection, request_id: uuid.UUID, seq: int, payload: bytes) -> None:
     await conn.execute(
         "INSERT INTO parked_event (request_id, seq, payload) VALUES ($1, $2, $3)"
@@ -183,7 +168,7 @@ async def escalations(
     conn: asyncpg.Connection, province: str, limit: int
 ) -> list[asyncpg.Record]:
     return list(await conn.fetch(
-        f"SELECT {', '.join('r.' + f.strip() for f in _FIELDS.split(','))}"
+        f"SELECT {', '.join('r.' + f.strip() for f in FIELDS.split(','))}"
         " FROM escalation e JOIN request r ON r.id = e.request_id"
         " WHERE e.province = $1 AND e.resolved_at IS NULL"
         " AND r.state IN ('delivered', 'accepted', 'partially_replied')"
