@@ -14,7 +14,7 @@ from protocol.v1 import events
 from protocol.v1.content import Frozen, ReplyContent
 from protocol.v1.types import ShortText
 from services.common.http import ApiError, HandlerT, correlation_id, json_ok, read_model
-from services.desk import query, views
+from services.desk import broadcast, query, views
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import Transition
 from services.desk.store import investigators
@@ -66,12 +66,17 @@ def request_id(request: web.Request) -> uuid.UUID:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no such request") from None
 
 
-async def create_request(request: web.Request) -> web.Response:
-    who = await caller(request)
-    cmd = await read_model(request, CreateRequest)
+def idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 128:
         raise ApiError(400, ErrorCode.BAD_QUERY, "Idempotency-Key must be 1-128 characters")
+    return key
+
+
+async def create_request(request: web.Request) -> web.Response:
+    who = await caller(request)
+    cmd = await read_model(request, CreateRequest)
+    key = idempotency_key(request)
     desk = request.app[DESK]
     req, replayed = await desk.create(who, cmd, key, correlation_id(request))
     response = json_ok(views.request_view(req, await desk.names(), today=desk.today()), status=201)
@@ -143,6 +148,29 @@ async def act(request: web.Request) -> web.Response:
     return json_ok(view)
 
 
+async def create_group(request: web.Request) -> web.Response:
+    """A broadcast: one request to many partners (a list, or a whole province)."""
+    who = await caller(request)
+    cmd = await read_model(request, broadcast.CreateGroup)
+    key = idempotency_key(request)
+    desk = request.app[DESK]
+    group_id, replayed = await broadcast.create_group(desk, who, cmd, key, correlation_id(request))
+    response = json_ok(await broadcast.summary(desk, who, group_id), status=201)
+    response.headers["Location"] = f"/v1/groups/{group_id}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+async def get_group(request: web.Request) -> web.Response:
+    who = await caller(request)
+    try:
+        group_id = uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise ApiError(404, ErrorCode.NOT_FOUND, "no such group") from None
+    return json_ok(await broadcast.summary(request.app[DESK], who, group_id))
+
+
 async def escalations(request: web.Request) -> web.Response:
     who = await caller(request)
     desk = request.app[DESK]
@@ -172,5 +200,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/requests/{id}", get_request)
     app.router.add_post("/v1/requests/{id}/{action}", act)
     app.router.add_get("/v1/escalations", escalations)
+    app.router.add_post("/v1/groups", create_group)
+    app.router.add_get("/v1/groups/{id}", get_group)
     app.router.add_get("/v1/me", me)
     app.router.add_get("/healthz", health)

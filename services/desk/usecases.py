@@ -66,7 +66,7 @@ class Desk:
     ) -> tuple[asyncpg.Record, bool]:
         """Store a new request and its outgoing message; (request, replayed)."""
         now = self.clock()
-        deadline = self._deadline(cmd, now)
+        deadline = self.deadline(cmd, now)
         digest = hashlib.sha256(cmd.model_dump_json().encode()).digest()
         async with self.pool.acquire() as conn, conn.transaction():
             bureaus = await self.registry.current(conn)
@@ -88,7 +88,7 @@ class Desk:
                 created_at=now, created_by=who.name, idempotency_key=idempotency_key,
                 content_sha256=digest,
             )
-            req = await self._insert(conn, new)
+            req = await self.insert(conn, new)
             if req is None:  # a concurrent retry with the same key won the race
                 old = await requests.by_idempotency_key(conn, who.bureau, idempotency_key or "")
                 return _replay(old, digest), True
@@ -96,7 +96,7 @@ class Desk:
                                  request_id=req["id"], correlation_id=cid)
             return req, False
 
-    def _deadline(self, cmd: CreateRequest, now: dt.datetime) -> calendar.Deadline:
+    def deadline(self, cmd: RequestContent, now: dt.datetime) -> calendar.Deadline:
         """The kind's default limit in working days, or a later date the requester set."""
         default = calendar.due_date(workflow.china_date(now), self.limits[cmd.kind])
         if cmd.due_date is None:
@@ -107,9 +107,10 @@ class Desk:
                           f" working days, the limit for {cmd.kind})")
         return calendar.Deadline(cmd.due_date, not calendar.is_covered(cmd.due_date))
 
-    async def _insert(
+    async def insert(
         self, conn: asyncpg.Connection, new: requests.NewRequest
     ) -> asyncpg.Record | None:
+        """Store a new request, its 'created' entry and its messages; None on a key clash."""
         async with conn.transaction():  # savepoint: a lost key race must not abort the rest
             if not await requests.insert(conn, new):
                 return None
