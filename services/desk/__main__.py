@@ -42,8 +42,11 @@ def add_investigator(
     name: str = typer.Option(..., help="Display name"),
     bureau: str = typer.Option(..., help="6-digit code of the investigator's bureau"),
     token: str = typer.Option("", help="Token to use (a random one by default)"),
+    role: str = typer.Option("investigator", help="investigator or coordinator"),
 ) -> None:
     """Register an investigator and print the bearer token."""
+    if role not in ("investigator", "coordinator"):
+        raise typer.BadParameter("role must be investigator or coordinator")
     settings = DeskSettings()
 
     async def go() -> str:
@@ -51,7 +54,7 @@ def add_investigator(
         await db.migrate(settings.dsn, "desk")
         pool = await db.open_pool(settings.dsn, min_size=1, max_size=1)
         async with pool.acquire() as conn:
-            _, issued = await investigators.add(conn, name, bureau, token=token or None)
+            _, issued = await investigators.add(conn, name, bureau, role, token=token or None)
         await pool.close()
         return issued
 
