@@ -14,7 +14,7 @@ import typer
 from services.common import db
 from services.common.logs import configure_logging
 from services.demo.processes import Service
-from services.demo.traffic import DEMO_BUREAUS, Traffic, demo_token
+from services.demo.traffic import DEMO_BUREAUS, DEMO_COORDINATORS, Traffic, demo_token
 from services.desk.store import investigators
 from services.hub.settings import HubSettings
 from services.setup import SetupSettings, set_up
@@ -42,6 +42,8 @@ async def add_demo_investigators(setup: SetupSettings) -> None:
         async with pool.acquire() as conn:
             for code, name in bureaus:
                 await investigators.add(conn, name, code, token=demo_token(code))
+            code, name = DEMO_COORDINATORS[region]
+            await investigators.add(conn, name, code, "coordinator", token=demo_token(code))
         await pool.close()
 
 
@@ -51,7 +53,7 @@ def banner(procs: list[Service]) -> str:
     lines += ["", "Demo investigators (Authorization: Bearer <token>):"]
     for region, bureaus in DEMO_BUREAUS.items():
         lines += [f"  desk-{region}  {code} {name:<8} token {demo_token(code)}"
-                  for code, name in bureaus]
+                  for code, name in [*bureaus, DEMO_COORDINATORS[region]]]
     lines += ["", "Try:  curl -H 'Authorization: Bearer demo-330110'"
                   f" '{procs[1].url}/v1/requests?box=outbox'",
               "Logs: .run/logs/   Stop: Ctrl-C", ""]

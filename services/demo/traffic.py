@@ -15,6 +15,12 @@ DEMO_BUREAUS: dict[str, list[tuple[str, str]]] = {
     "gd": [("440106", "天河 李娜"), ("440305", "南山 黄伟")],
     "sc": [("510104", "锦江 刘洋"), ("510107", "武侯 张静")],
 }
+DEMO_COORDINATORS: dict[str, tuple[str, str]] = {
+    "zj": ("330100", "杭州 协调员"),
+    "gd": ("440100", "广州 协调员"),
+    "sc": ("510100", "成都 协调员"),
+}
+"""One coordinator per region, who sees escalations of its province."""
 KINDS = ["merchant_registration", "complainant_identity", "document_service",
          "evidence_collection", "case_lead_transfer"]
 MERCHANTS = ["某某电子商务有限公司", "某某网络科技有限公司", "某某食品商行", "某某服饰旗舰店"]

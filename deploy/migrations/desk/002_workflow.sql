@@ -1,6 +1,11 @@
 -- The full case workflow: deadlines in working days, clock stops, agreed due dates,
 -- transfers, reminders and escalation, ratings, handling restrictions, broadcast groups.
 
+-- Requests from before deadlines existed get one week (calendar days, as SQL cannot
+-- know the official working days; the desks compute every new due date).
+UPDATE request SET due_date = (created_at AT TIME ZONE 'Asia/Shanghai')::date + 7
+    WHERE due_date IS NULL;
+
 ALTER TABLE request
     ALTER COLUMN due_date SET NOT NULL,
     ADD COLUMN due_provisional   boolean  NOT NULL DEFAULT false,
