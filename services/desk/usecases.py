@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,14 +40,22 @@ class CreateRequest(RequestContent):
 
 
 class RegistryCache:
-    """The desk's registry in memory, reloaded whenever the stored version changes."""
+    """The desk's registry in memory, reloaded when the stored version changes.
 
-    def __init__(self) -> None:
+    The stored version is looked at most once per ``recheck`` seconds: a new registry
+    (rare) takes effect within that time, and most API calls cost no query for it.
+    """
+
+    def __init__(self, recheck: float = 1.0) -> None:
         self.version, self.bureaus = 0, dict[str, BureauRecord]()
+        self.recheck, self.checked = recheck, -recheck
 
     async def current(self, conn: asyncpg.Connection) -> dict[str, BureauRecord]:
-        if await registry_store.version(conn) != self.version:
-            self.version, self.bureaus = await registry_store.load(conn)
+        now = time.monotonic()
+        if now - self.checked >= self.recheck or not self.bureaus:
+            self.checked = now
+            if await registry_store.version(conn) != self.version:
+                self.version, self.bureaus = await registry_store.load(conn)
         if not self.bureaus:
             raise Refused(ErrorCode.REGISTRY_NOT_READY,
                           "this desk has not yet received the partner registry from the hub")
