@@ -31,3 +31,6 @@ class BureauRecord(Frozen):
     latitude: float = Field(ge=-90, le=90)
     status: AgreementStatus
     signed_on: dt.date | None = None
+    location_approximate: bool = False
+    """The source data has no coordinates for this division: those of its prefecture
+    (or province) stand in, so it can still be a partner and be drawn on a map."""

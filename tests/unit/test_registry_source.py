@@ -100,12 +100,23 @@ def test_exclusion_counts_match_module_docstring() -> None:
     by_code = {d.code: d for d in divisions}
     reasons = collections.Counter(exclusion_reason(d, by_code) for d in divisions)
     assert reasons == {
-        None: 3068,
+        None: 3214,
         "not mainland": 208,
         "not a division": 2,
         "placeholder": 5,
-        "no coordinates": 146,
     }
+
+
+def test_divisions_without_coordinates_take_their_ancestors(
+    registry: list[BureauRecord],
+) -> None:
+    by_code = {r.code: r for r in registry}
+    linping = by_code["330113"]  # split from Yuhang in 2021; no coordinates in the data
+    assert linping.name == "杭州市临平区市场监督管理局" and linping.location_approximate
+    assert (linping.longitude, linping.latitude) == (
+        by_code["330100"].longitude, by_code["330100"].latitude)
+    assert not by_code["330110"].location_approximate
+    assert sum(r.location_approximate for r in registry) == 146
 
 
 def test_every_record_validates(registry: list[BureauRecord]) -> None:
