@@ -26,6 +26,9 @@ class ErrorCode(StrEnum):
     ILLEGAL_TRANSITION = "illegal_transition"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     UNKNOWN_QUESTION = "unknown_question"
+    # evidence files
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    ATTACHMENT_INCOMPLETE = "attachment_incomplete"
     # bus
     UNDECODABLE_MESSAGE = "undecodable_message"
     UNKNOWN_MESSAGE_TYPE = "unknown_message_type"

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field, TypeAdapter
 
 from protocol.v1.content import Frozen, RequestContent
 from protocol.v1.events import Change, RequesterChange
+from protocol.v1.files import ChunkBody, OfferedBody
 from protocol.v1.registry import BureauRecord
 from protocol.v1.types import Address, BureauCode, LongText, ShortText
 
@@ -132,6 +133,20 @@ class RequestUndeliverable(Message):
     body: UndeliverableBody
 
 
+class AttachmentOffered(Message):
+    """Uploading desk -> the other party's desk: an evidence file's metadata (``files``)."""
+
+    type: Literal["attachment.offered"] = "attachment.offered"
+    body: OfferedBody
+
+
+class AttachmentChunk(Message):
+    """Uploading desk -> the other party's desk: one chunk of an evidence file."""
+
+    type: Literal["attachment.chunk"] = "attachment.chunk"
+    body: ChunkBody
+
+
 # --- desks -> hub -----------------------------------------------------------------
 
 EventType = Literal[
@@ -193,6 +208,8 @@ AnyMessage = Annotated[
     | RequestCommand
     | RequestCommandRefused
     | RequestUndeliverable
+    | AttachmentOffered
+    | AttachmentChunk
     | RequestEventRecorded
     | RegistryRequested
     | RegistryPublished,
@@ -207,6 +224,8 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         RequestCommand,
         RequestCommandRefused,
         RequestUndeliverable,
+        AttachmentOffered,
+        AttachmentChunk,
         RequestEventRecorded,
         RegistryRequested,
         RegistryPublished,

@@ -28,9 +28,11 @@ from protocol.v1 import (
     events,
     parse_message,
 )
+from protocol.v1.messages import AttachmentChunk, AttachmentOffered
 from services.common import outbox
 from services.common.consumer import MessageRefused
 from services.desk import outgoing, recording
+from services.desk.attachments import inbound as attachments_inbound
 from services.desk.domain import lifecycle
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import State, Transition
@@ -63,6 +65,8 @@ class Inbound:
                 await self.on_command_refused(conn, message)
             case RequestUndeliverable():
                 await self.on_undeliverable(conn, message)
+            case AttachmentOffered() | AttachmentChunk():
+                await attachments_inbound.receive(conn, message, self.clock())
             case RegistryPublished():
                 await registry_store.replace(
                     conn, message.body.version, message.body.bureaus, self.clock()

@@ -1,0 +1,106 @@
+"""Small but well-formed evidence files of each accepted type (and some refused ones),
+made in memory for the tests."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zipfile
+import zlib
+
+import openpyxl
+
+
+def pdf(size: int = 0) -> bytes:
+    """A one-page-less but valid PDF; with ``size``, padded by a binary stream to that size."""
+    head = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    head += b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+    tail = b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    if size:
+        frame = b"3 0 obj\n<< /Length %010d >>\nstream\n" % 0
+        pad = size - len(head) - len(tail) - len(frame) - len(b"\nendstream\nendobj\n")
+        body = os.urandom(pad)
+        frame = b"3 0 obj\n<< /Length %010d >>\nstream\n" % pad
+        head += frame + body + b"\nendstream\nendobj\n"
+    return head + tail
+
+
+def png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0\0"))
+            + chunk(b"IEND", b""))
+
+
+def jpeg() -> bytes:
+    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\xff\xd9"
+
+
+def tiff() -> bytes:
+    return b"II*\x00\x08\x00\x00\x00\x00\x00" + b"\x00" * 8
+
+
+def _zip(members: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for i, (name, data) in enumerate(members):
+            method = zipfile.ZIP_STORED if i == 0 and name == "mimetype" else zipfile.ZIP_DEFLATED
+            archive.writestr(name, data, compress_type=method)
+    return out.getvalue()
+
+
+_CT = ('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+       'content-types"><Override PartName="/{part}" ContentType="{ctype}"/></Types>')
+
+
+def docx(macros: bool = False) -> bytes:
+    ctype = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+             if not macros else "application/vnd.ms-word.document.macroEnabled.main+xml")
+    members = [("[Content_Types].xml", _CT.format(part="word/document.xml", ctype=ctype).encode()),
+               ("word/document.xml", b"<w:document/>")]
+    return _zip(members + ([("word/vbaProject.bin", b"\0" * 64)] if macros else []))
+
+
+def xlsx() -> bytes:
+    out = io.BytesIO()
+    book = openpyxl.Workbook()
+    book.active["A1"] = "证据"
+    book.save(out)
+    return out.getvalue()
+
+
+def odf(kind: str = "text") -> bytes:
+    return _zip([("mimetype", f"application/vnd.oasis.opendocument.{kind}".encode()),
+                 ("content.xml", b"<office:document-content/>")])
+
+
+def plain_zip() -> bytes:
+    return _zip([("readme.txt", b"not an office file")])
+
+
+def compound(stream: str) -> bytes:
+    """An OLE2 compound file (Word/Excel 97-2003 container) holding one 4 KiB stream."""
+    end, free, fat_sect, no_stream = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
+              + struct.pack("<HHHHH6sIIIIIIIII", 0x3E, 3, 0xFFFE, 9, 6, b"\0" * 6, 0, 1, 1, 0,
+                            4096, end, 0, end, 0)
+              + struct.pack("<109I", 0, *([free] * 108)))
+    fat = [fat_sect, end, *range(3, 10), end] + [free] * (128 - 10)
+
+    def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
+        raw = name.encode("utf-16-le") + b"\0\0" if name else b""
+        return (raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), kind, 1 if kind else 0)
+                + struct.pack("<III", no_stream, no_stream, child) + b"\0" * 36
+                + struct.pack("<IQ", start, size))
+
+    directory = (entry("Root Entry", 5, 1, end, 0) + entry(stream, 2, no_stream, 2, 4096)
+                 + entry("", 0, no_stream, 0, 0) * 2)
+    return header + struct.pack("<128I", *fat) + directory + os.urandom(4096)
+
+
+ELF = b"\x7fELF\x02\x01\x01\x00" + b"\0" * 56 + os.urandom(512)
+EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\0" * 56 + os.urandom(512)
+TEXT = "这不是PDF，只是改了名字的文本文件。\n".encode() * 20
