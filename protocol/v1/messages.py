@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
+from protocol.v1.bulk import BulkAnswersBody, BulkItemsBody
 from protocol.v1.content import Frozen, RequestContent
 from protocol.v1.events import Change, RequesterChange
 from protocol.v1.files import ChunkBody, OfferedBody
@@ -147,12 +148,26 @@ class AttachmentChunk(Message):
     body: ChunkBody
 
 
+class BulkItems(Message):
+    """Requester's desk -> recipient's desk: a batch of a bulk request's items."""
+
+    type: Literal["bulk.items"] = "bulk.items"
+    body: BulkItemsBody
+
+
+class BulkAnswers(Message):
+    """Deciding desk -> requester's desk: a batch of answers to items."""
+
+    type: Literal["bulk.answers"] = "bulk.answers"
+    body: BulkAnswersBody
+
+
 # --- desks -> hub -----------------------------------------------------------------
 
 EventType = Literal[
     "created", "sent", "delivered", "undeliverable", "accepted", "rejected", "info_requested",
     "info_provided", "transferred", "partially_replied", "replied", "withdrawn", "closed",
-    "due_date_agreed", "due_date_refused", "reminded", "escalated",
+    "due_date_agreed", "due_date_refused", "reminded", "escalated", "item_answered",
 ]
 
 
@@ -167,6 +182,8 @@ class EventRecordedBody(Frozen):
     """For 'replied': answered by the due date."""
     turnaround_days: int | None = Field(None, ge=0)
     """For 'replied': calendar days from creation to the reply."""
+    count: int = Field(1, ge=1, le=10_000)
+    """For 'item_answered': how many items of a bulk request were newly answered."""
 
 
 class RequestEventRecorded(Message):
@@ -212,7 +229,9 @@ AnyMessage = Annotated[
     | AttachmentChunk
     | RequestEventRecorded
     | RegistryRequested
-    | RegistryPublished,
+    | RegistryPublished
+    | BulkItems
+    | BulkAnswers,
     Field(discriminator="type"),
 ]
 
@@ -229,6 +248,8 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         RequestEventRecorded,
         RegistryRequested,
         RegistryPublished,
+        BulkItems,
+        BulkAnswers,
     )
 }
 

@@ -61,12 +61,13 @@ class OutboxRelay:
         *,
         after_publish: AfterPublish | None = None,
         batch: int = 500,
+        max_bytes: int = 8 * 1024 * 1024,
         poll_seconds: float = 1.0,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._pool, self._channel, self._clock = pool, channel, clock
         self._after_publish = after_publish
-        self._batch, self._poll = batch, poll_seconds
+        self._batch, self._max_bytes, self._poll = batch, max_bytes, poll_seconds
         self._wake = asyncio.Event()
         self._exchanges: dict[str, AbstractExchange] = {}
 
@@ -78,9 +79,7 @@ class OutboxRelay:
     async def flush_once(self) -> int:
         """Publish one batch; returns how many messages were confirmed and removed."""
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                "SELECT * FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", self._batch
-            )
+            rows = await self._claim(conn)
             if not rows:
                 return 0
             started = self._clock()
@@ -93,6 +92,23 @@ class OutboxRelay:
                 await self._after_publish(conn, rows, started)
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
         return len(rows)
+
+    async def _claim(self, conn: asyncpg.Connection) -> list[asyncpg.Record]:
+        """Lock the next rows, up to ``batch`` rows and ``max_bytes`` of payload (at least one)."""
+        sizes = await conn.fetch(
+            "SELECT id, octet_length(payload) AS size FROM outbox ORDER BY id LIMIT $1"
+            " FOR UPDATE SKIP LOCKED", self._batch,
+        )
+        ids: list[int] = []
+        total = 0
+        for row in sizes:
+            total += row["size"]
+            if ids and total > self._max_bytes:
+                break
+            ids.append(row["id"])
+        if not ids:
+            return []
+        return list(await conn.fetch("SELECT * FROM outbox WHERE id = ANY($1) ORDER BY id", ids))
 
     async def run(self) -> None:
         async with self._pool.acquire() as listener:

@@ -16,6 +16,7 @@ from protocol.v1.types import ShortText
 from services.common.http import ApiError, HandlerT, correlation_id, json_ok, read_model
 from services.desk import broadcast, query, views
 from services.desk.attachments import api as attachments_api
+from services.desk.bulk import api as bulk_api
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import Transition
 from services.desk.store import investigators
@@ -200,6 +201,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/requests", list_requests)
     app.router.add_get("/v1/requests/{id}", get_request)
     attachments_api.add_routes(app)  # before {action}: same-prefix routes match in order
+    bulk_api.add_routes(app)  # before {action}, like attachments
     app.router.add_post("/v1/requests/{id}/{action}", act)
     app.router.add_get("/v1/escalations", escalations)
     app.router.add_post("/v1/groups", create_group)

@@ -33,6 +33,7 @@ from services.common import outbox
 from services.common.consumer import MessageRefused
 from services.desk import outgoing, recording
 from services.desk.attachments import inbound as attachments_inbound
+from services.desk.bulk import inbound as bulk_inbound
 from services.desk.domain import lifecycle
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import State, Transition
@@ -67,6 +68,8 @@ class Inbound:
                 await self.on_undeliverable(conn, message)
             case AttachmentOffered() | AttachmentChunk():
                 await attachments_inbound.receive(conn, message, self.clock())
+            case bulk_inbound.BulkItems() | bulk_inbound.BulkAnswers():
+                await bulk_inbound.handle(conn, message, self.clock())
             case RegistryPublished():
                 await registry_store.replace(
                     conn, message.body.version, message.body.bureaus, self.clock()

@@ -22,6 +22,7 @@ from protocol.v1.registry import BureauRecord
 from protocol.v1.types import BureauCode
 from services.common import outbox
 from services.desk import outgoing, recording
+from services.desk.bulk import store as bulk_store
 from services.desk.domain import calendar, jurisdiction, lifecycle, workflow
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import Party, Transition
@@ -173,6 +174,9 @@ class Desk:
                 bureau = jurisdiction.require_partner(await self.registry.current(conn), to)
                 if bureau.code == req["requester"]:
                     raise Refused(ErrorCode.SAME_BUREAU, "cannot transfer to the requester")
+                if await bulk_store.has_items(conn, req["id"]):  # items stay with this desk
+                    raise Refused(ErrorCode.ILLEGAL_TRANSITION,
+                                  "a request with bulk items cannot be transferred")
 
     async def show(
         self, who: Investigator, request_id: uuid.UUID, cid: str

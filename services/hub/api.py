@@ -17,7 +17,7 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 METRICS = (
     "created", "sent", "delivered", "undeliverable", "accepted", "rejected", "info_requested",
     "transferred", "partially_replied", "replied", "withdrawn", "closed", "reminded",
-    "escalated",
+    "escalated", "item_answered",
 )
 
 
@@ -47,7 +47,7 @@ def _scopes(request: web.Request) -> dict[str, str]:
 def _figures(counts: dict[str, int]) -> dict[str, Any]:
     figures: dict[str, Any] = {m: counts.get(m, 0) for m in METRICS}
     replied = counts.get("replied", 0)
-    figures["completed_checks"] = replied
+    figures["completed_checks"] = replied + counts.get("item_answered", 0)  # bulk items
     figures["on_time_rate"] = _ratio(counts.get("replied_on_time", 0), replied, 4)
     figures["average_turnaround_days"] = _ratio(counts.get("turnaround_days", 0), replied, 2)
     return figures

@@ -80,7 +80,9 @@ async def count_event(conn: asyncpg.Connection, body: EventRecordedBody) -> bool
 
 def metrics(body: EventRecordedBody) -> list[tuple[str, int]]:
     """What one event adds: its own count, and for replies on-time and turnaround sums."""
-    out: list[tuple[str, int]] = [(body.event_type, 1)]
+    # an 'item_answered' event stands for ``count`` answered items of a bulk request
+    n = body.count if body.event_type == "item_answered" else 1
+    out: list[tuple[str, int]] = [(body.event_type, n)]
     if body.event_type == "replied":
         out.append(("replied_on_time", 1 if body.on_time else 0))
         out.append(("turnaround_days", body.turnaround_days or 0))
