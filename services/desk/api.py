@@ -81,8 +81,14 @@ async def create_request(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     desk = request.app[DESK]
     req, replayed = await desk.create(who, cmd, key, correlation_id(request))
-    response = json_ok(views.request_view(req, await desk.names(), today=desk.today()), status=201)
-    response.headers["Location"] = f"/v1/requests/{req['id']}"
+    view = views.request_view(req, await desk.names(), today=desk.today())
+    return created(view, f"/v1/requests/{req['id']}", replayed)
+
+
+def created(body: dict[str, Any], location: str, replayed: bool) -> web.Response:
+    """201 with the new resource; a replay of an Idempotency-Key says so in a header."""
+    response = json_ok(body, status=201)
+    response.headers["Location"] = location
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -157,11 +163,8 @@ async def create_group(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     desk = request.app[DESK]
     group_id, replayed = await broadcast.create_group(desk, who, cmd, key, correlation_id(request))
-    response = json_ok(await broadcast.summary(desk, who, group_id), status=201)
-    response.headers["Location"] = f"/v1/groups/{group_id}"
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    summary = await broadcast.summary(desk, who, group_id)
+    return created(summary, f"/v1/groups/{group_id}", replayed)
 
 
 async def get_group(request: web.Request) -> web.Response:
