@@ -37,6 +37,11 @@ class MessageRefused(Exception):
         self.code, self.reason = code, reason
 
 
+class MessageEarly(Exception):
+    """Raised by a handler for a message that came before what it depends on (say, a
+    request's files before the request): redelivered after a back-off, logged quietly."""
+
+
 class Consumer:
     def __init__(
         self,
@@ -87,6 +92,9 @@ class Consumer:
             except MessageRefused as exc:
                 await self._dead_letter(incoming, exc.code, exc.reason)
                 return
+            except MessageEarly as exc:
+                await self._retry_later(incoming, str(exc))
+                return
             except Exception:
                 await self._retry_later(incoming)
                 return
@@ -105,10 +113,13 @@ class Consumer:
             else:
                 log.info("duplicate message ignored")
 
-    async def _retry_later(self, incoming: AbstractIncomingMessage) -> None:
+    async def _retry_later(self, incoming: AbstractIncomingMessage, early: str = "") -> None:
         raw = (incoming.headers or {}).get("x-delivery-count", 0)
         count = raw if isinstance(raw, int) else 0
-        log.exception("handler failed; message will be redelivered", delivery_count=count)
+        if early:
+            log.info("message early; will be redelivered", reason=early, delivery_count=count)
+        else:
+            log.exception("handler failed; message will be redelivered", delivery_count=count)
         await asyncio.sleep(min(5.0, 0.1 * 2**count))
         await incoming.nack(requeue=True)
 

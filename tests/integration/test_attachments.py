@@ -193,8 +193,14 @@ async def test_file_messages_ahead_of_their_request_wait_for_it(
             "request_id": rid, "event_id": uuid.uuid4(), "requester": YUHANG,
             "recipient": WUHOU, "created_at": "2026-11-27T08:00:00Z", "created_by": "余杭 陈敏",
             "content": content, "due_date": "2026-12-31"}))
-    # Then the file is taken too, whole, after a retry
+    # Then, once the request is in, the file is taken too, whole, after a retry
     case = Case(system, rid, "", await sc.investigator(WUHOU))
+
+    async def request_in() -> bool:
+        status, _ = await system.call("GET", sc.url(f"/v1/requests/{rid}"), case.b)
+        return status == 200
+
+    await eventually(request_in, what="the hand-made request delivered")
     await case.arrived("sc", str(o.body.attachment_id))
     assert (await case.download("sc", str(o.body.attachment_id)))[2] == data
 

@@ -17,6 +17,7 @@ import structlog
 
 from protocol.errors import ErrorCode
 from protocol.v1.messages import AttachmentChunk, AttachmentOffered
+from services.common.consumer import MessageEarly
 from services.desk import recording
 from services.desk.attachments import limits, sniff, store
 from services.desk.domain.errors import Refused
@@ -25,16 +26,11 @@ from services.desk.store import requests
 log = structlog.get_logger()
 
 
-class NotHereYet(Exception):
-    """The request has not reached this desk yet (its submission is being processed
-    concurrently); the message is redelivered after a back-off."""
-
-
 async def receive(conn: asyncpg.Connection, msg: AttachmentOffered | AttachmentChunk,
                   now: dt.datetime) -> None:
     req = await requests.get(conn, msg.body.request_id)
     if req is None:
-        raise NotHereYet(f"request {msg.body.request_id} is not here yet")
+        raise MessageEarly(f"request {msg.body.request_id} is not here yet")
     if not recording.can_see(req, msg.sender):
         raise Refused(ErrorCode.FORBIDDEN, "only a party to the request sends files for it")
     await store.lock(conn, msg.body.attachment_id)

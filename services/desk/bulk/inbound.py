@@ -15,6 +15,7 @@ import structlog
 
 from protocol.errors import ErrorCode
 from protocol.v1.messages import BulkAnswers, BulkItems
+from services.common.consumer import MessageEarly
 from services.desk.bulk import store
 from services.desk.domain.errors import Refused
 from services.desk.store import requests
@@ -22,10 +23,6 @@ from services.desk.store import requests
 __all__ = ["BulkAnswers", "BulkItems", "handle"]
 
 log = structlog.get_logger()
-
-
-class RequestNotYetHere(Exception):
-    """Items arrived before their request; retried, never dead-lettered at once."""
 
 
 async def handle(conn: asyncpg.Connection, message: BulkItems | BulkAnswers,
@@ -40,7 +37,7 @@ async def on_items(conn: asyncpg.Connection, msg: BulkItems, now: dt.datetime) -
     b = msg.body
     req = await requests.get(conn, b.request_id)
     if req is None:
-        raise RequestNotYetHere(f"items for request {b.request_id} that is not here (yet)")
+        raise MessageEarly(f"items for request {b.request_id} that is not here (yet)")
     if msg.sender != req["requester"]:
         raise Refused(ErrorCode.FORBIDDEN, "only the requester sends items")
     if msg.recipient != req["recipient"]:
