@@ -23,7 +23,7 @@ test: venv infra
 
 lint: venv
 	.venv/bin/ruff check .
-	.venv/bin/mypy protocol services
+	.venv/bin/mypy protocol services bench
 
 bench: venv infra
 	$(PY) -m bench.roundtrip $(ARGS)
