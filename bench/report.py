@@ -11,8 +11,8 @@ from pathlib import Path
 
 from bench.observe import Stamp
 
-DESK_MESSAGES = ("request.submitted", "request.delivered", "request.accepted",
-                 "request.replied")
+DESK_MESSAGES = ("request.submitted", "request.event (delivered)",
+                 "request.event (accepted)", "request.event (replied)")
 """Desk-to-desk messages of one round trip (into the other desk's inbox queue)."""
 HUB_EVENTS = ("created", "sent", "delivered", "accepted", "replied")
 """Timeline events of one round trip, each sent to the hub as an event.recorded message."""
