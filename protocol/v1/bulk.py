@@ -18,15 +18,20 @@ from pydantic import (
     AwareDatetime,
     Field,
     HttpUrl,
-    StringConstraints,
     UrlConstraints,
     model_validator,
 )
 from stdnum.cn import ric
-from stdnum.exceptions import ValidationError as StdnumError
 
 from protocol.v1.content import Frozen
-from protocol.v1.types import CreditCode, ShortText
+from protocol.v1.types import (
+    EIGHTEEN_CHARACTERS,
+    CreditCode,
+    ShortText,
+    no_nul,
+    official_number,
+    text,
+)
 
 MAX_ITEMS: Final = 10_000
 """Items one request may carry."""
@@ -34,35 +39,16 @@ BATCH_SIZE: Final = 500
 """Items (or answers) per message; with the field limits below a batch stays < 600 kB."""
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    return value
-
-
-def _text(max_length: int) -> StringConstraints:
-    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
-
-
-ItemName = Annotated[str, _text(100), AfterValidator(_no_nul)]
-Platform = Annotated[str, _text(50), AfterValidator(_no_nul)]
-Note = Annotated[str, _text(200), AfterValidator(_no_nul)]
+ItemName = Annotated[str, text(100), AfterValidator(no_nul)]
+Platform = Annotated[str, text(50), AfterValidator(no_nul)]
+Note = Annotated[str, text(200), AfterValidator(no_nul)]
 ShopUrl = Annotated[HttpUrl, UrlConstraints(max_length=500)]
 
 
-def _check_ric(value: str) -> str:
-    """Validate a resident identity card number: length, birth date, place, check digit."""
-    try:
-        return str(ric.validate(value))
-    except StdnumError as exc:
-        raise ValueError(f"invalid resident ID number: {exc}") from None
-
-
 IdNumber = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, min_length=18, max_length=18),
-    AfterValidator(_check_ric),
+    str, EIGHTEEN_CHARACTERS, AfterValidator(official_number(ric, "resident ID number")),
 ]
+"""A resident identity card number: length, birth date, place and check digit."""
 
 
 class MerchantItem(Frozen):

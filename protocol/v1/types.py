@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import ModuleType
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
@@ -18,35 +20,39 @@ Address = Annotated[str, StringConstraints(pattern=r"^(\d{6}|hub|desk\.[a-z0-9_-
 
 
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold U+0000; refuse it at the edge rather than fail on store.
+def no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold U+0000: refuse it at the edge rather than fail on store."""
     if "\x00" in value:
         raise ValueError("text must not contain NUL characters")
     return value
 
 
-ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_no_nul),
-]
-LongText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000),
-    AfterValidator(_no_nul),
-]
+def text(max_length: int) -> StringConstraints:
+    """Trimmed, non-empty text of at most ``max_length`` characters (use with ``no_nul``)."""
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
-def _check_uscc(value: str) -> str:
-    """Validate a unified social credit code (GB 32100-2015), check character included."""
-    try:
-        return str(uscc.validate(value))
-    except StdnumError as exc:
-        raise ValueError(f"invalid unified social credit code: {exc}") from None
+def official_number(module: ModuleType, what: str) -> Callable[[str], str]:
+    """A validator by a python-stdnum module: format, embedded dates and check character."""
+
+    def check(value: str) -> str:
+        try:
+            return str(module.validate(value))
+        except StdnumError as exc:
+            raise ValueError(f"invalid {what}: {exc}") from None
+
+    return check
 
 
+ShortText = Annotated[str, text(200), AfterValidator(no_nul)]
+LongText = Annotated[str, text(20_000), AfterValidator(no_nul)]
+
+EIGHTEEN_CHARACTERS = StringConstraints(
+    strip_whitespace=True, to_upper=True, min_length=18, max_length=18
+)
 CreditCode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, min_length=18, max_length=18),
-    AfterValidator(_check_uscc),
+    str, EIGHTEEN_CHARACTERS,
+    AfterValidator(official_number(uscc, "unified social credit code (GB 32100-2015)")),
 ]
 
 
