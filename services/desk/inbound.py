@@ -176,11 +176,21 @@ class Inbound:
             log.warning("undeliverable message without a request", reason=msg.body.reason)
             return
         req = await requests.get(conn, msg.body.request_id, lock=True)
-        if req is None or State(req["state"]) not in (State.CREATED, State.SENT):
+        if req is None:
+            raise Refused(ErrorCode.NOT_FOUND, f"no request {msg.body.request_id} here")
+        if msg.body.original_type == "request.submitted" and State(req["state"]) in (
+            State.CREATED, State.SENT
+        ):
+            bounce = Step(Transition.BOUNCE, req["requester"], "xiecha", self.clock(),
+                          change=events.Undeliverable(reason=msg.body.reason))
+            await recording.originate(conn, req, bounce)
             return
-        bounce = Step(Transition.BOUNCE, req["requester"], "xiecha", self.clock(),
-                      change=events.Undeliverable(reason=msg.body.reason))
-        await recording.originate(conn, req, bounce)
+        # Any other message (a command, a file, ...) that came back: say so on the timeline.
+        await requests.add_event(conn, event_id=msg.message_id, request_id=req["id"], seq=None,
+                                 type="message_undeliverable", bureau=req["requester"],
+                                 actor="xiecha", at=self.clock(),
+                                 data={"message": msg.body.original_type,
+                                       "reason": msg.body.reason})
 
 
 def _position(msg: Sequenced) -> int:

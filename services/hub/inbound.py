@@ -29,7 +29,9 @@ from services.hub import store
 
 log = structlog.get_logger()
 
-_BOUNCED = {"request.submitted", "request.delivered", "request.accepted", "request.replied"}
+_NOT_BOUNCED = {"request.undeliverable", "event.recorded", "registry.requested",
+                "registry.published"}
+"""A bureau's message that no desk took goes back to it, except these (no loops)."""
 
 
 class HubInbound:
@@ -43,7 +45,7 @@ class HubInbound:
                     log.info("event already counted", event_id=str(message.body.event_id))
             case RegistryRequested():
                 await publish_registry(conn, message.correlation_id)
-            case _ if message.type in _BOUNCED and message.sender.isdigit():
+            case _ if message.type not in _NOT_BOUNCED and message.sender.isdigit():
                 await outbox.enqueue(conn, undeliverable(message))
             case _:
                 raise MessageRefused(ErrorCode.UNROUTABLE,

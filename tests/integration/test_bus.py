@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from protocol import routing
-from protocol.v1 import RequestEvent, RequestEventRecorded, RequestSubmitted
+from protocol.v1 import RequestCommand, RequestEvent, RequestEventRecorded, RequestSubmitted
 from services.common.rabbit_admin import RabbitAdmin
 from tests.support import ADMIN, System, eventually, new_request
 
@@ -216,3 +216,26 @@ async def test_request_no_desk_serves_comes_back_undeliverable(system: System) -
     home = await eventually(bounced, what="undeliverable")
     last = home["timeline"][-1]
     assert last["type"] == "undeliverable" and "320100" in json.dumps(last["data"])
+
+
+async def test_any_message_no_desk_takes_comes_back_to_the_timeline(
+    system: System, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    # Given a delivered request, and a command for it sent to a bureau no desk serves
+    rid, token = await create_and_deliver(system)
+    stray = RequestCommand(correlation_id="stray", sender=YUHANG, recipient="320100",
+                           body={"request_id": rid, "command_id": uuid.uuid4(),
+                                 "issued_at": dt.datetime.now(dt.UTC), "actor": "余杭",
+                                 "change": {"event": "reminded", "rule": "manual"}})
+    await publish(channel, routing.DESK_EXCHANGE, routing.desk_key("320100", stray.type),
+                  stray.model_dump_json().encode(), str(stray.message_id))
+    zj = system.desks["zj"]
+
+    # Then the requester's timeline says it came back, and the request is unchanged
+    async def noted() -> dict[str, Any] | None:
+        _, r = await system.call("GET", zj.url(f"/v1/requests/{rid}"), token)
+        return r if r["timeline"][-1]["type"] == "message_undeliverable" else None
+
+    home = await eventually(noted, what="undeliverable note")
+    assert home["state"] == "delivered"
+    assert home["timeline"][-1]["data"]["message"] == "request.command"
