@@ -26,6 +26,10 @@ KINDS = ["merchant_registration", "complainant_identity", "document_service",
 MERCHANTS = ["某某电子商务有限公司", "某某网络科技有限公司", "某某食品商行", "某某服饰旗舰店"]
 
 
+REPLY = {"findings": "经核查，该主体已在我局登记，状态正常。",
+         "answers": [{"question_id": "q1", "answer": "已登记", "confirmed": True}]}
+
+
 def demo_token(bureau: str) -> str:
     """Fixed, public demo tokens (demo only: real tokens come from add-investigator)."""
     return f"demo-{bureau}"
@@ -76,14 +80,36 @@ class Traffic:
         created = await self._call("POST", f"{self.urls[src]}/v1/requests", a, body)
         rid = created["id"]
         await self._until(dst, b, rid, "delivered")
-        await self._call("POST", f"{self.urls[dst]}/v1/requests/{rid}/accept", b)
-        reply = {"findings": "经核查，该主体已在我局登记，状态正常。",
-                 "answers": [{"question_id": "q1", "answer": "已登记", "confirmed": True}]}
-        await self._call("POST", f"{self.urls[dst]}/v1/requests/{rid}/reply", b, reply)
-        await self._until(src, a, rid, "replied")
+        outcome = await self._answer((src, a), (dst, b), rid)
         took = time.monotonic() - started
-        return (f"{a_name} -> {b_name}  {kind:<22} {created['recipient']['name']} replied"
+        return (f"{a_name} -> {b_name}  {kind:<22} {created['recipient']['name']} {outcome}"
                 f" ({took:.2f}s)")
+
+    async def _answer(self, home: tuple[str, str], away: tuple[str, str], rid: str) -> str:
+        """The recipient's side: mostly a plain answer, sometimes the longer ways."""
+        (src, a), (dst, b) = home, away
+        here, there = f"{self.urls[src]}/v1/requests/{rid}", f"{self.urls[dst]}/v1/requests/{rid}"
+        luck = self.rng.random()
+        if luck < 0.1:
+            await self._call("POST", f"{there}/reject", b,
+                             {"reason": "subject_not_found", "note": "查无此主体"})
+            await self._until(src, a, rid, "rejected")
+            return "rejected (subject not found)"
+        await self._call("POST", f"{there}/accept", b)
+        steps = []
+        if luck < 0.3:  # more information first; the clock stops meanwhile
+            await self._call("POST", f"{there}/request-info", b,
+                             {"questions": "请提供网店后台截图。"})
+            await self._until(src, a, rid, "info_requested")
+            await self._call("POST", f"{here}/provide-info", a, {"info": "截图见附件说明。"})
+            await self._until(dst, b, rid, "accepted")
+            steps.append("info requested and given")
+        await self._call("POST", f"{there}/reply", b, REPLY)
+        await self._until(src, a, rid, "replied")
+        if luck > 0.8:
+            await self._call("POST", f"{here}/close", a, {"rating": 5})
+            steps.append("closed, rated 5")
+        return "replied" + (f" ({', '.join(steps)})" if steps else "")
 
     async def run(self, interval: float, say: Any) -> None:
         while True:
