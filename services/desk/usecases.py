@@ -139,7 +139,7 @@ class Desk:
     ) -> tuple[asyncpg.Record, bool]:
         """Make a change; (request, pending) where pending means sent to the deciding desk."""
         async with self.pool.acquire() as conn, conn.transaction():
-            req = await self._visible(conn, who, request_id, lock=True)
+            req = await visible(conn, who, request_id, lock=True)
             party = recording.party_of(req, who.bureau)
             if party is not lifecycle.ACTOR[transition]:
                 raise Refused(ErrorCode.FORBIDDEN, f"only the {lifecycle.ACTOR[transition]}"
@@ -183,7 +183,7 @@ class Desk:
     ) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
         """A request and its timeline, for a party to it; the access is audited."""
         async with self.pool.acquire() as conn, conn.transaction():
-            req = await self._visible(conn, who, request_id)
+            req = await visible(conn, who, request_id)
             await requests.audit(conn, investigator=who.id, bureau=who.bureau, action="view",
                                  request_id=request_id, correlation_id=cid)
             return req, await requests.timeline(conn, request_id)
@@ -209,15 +209,15 @@ class Desk:
         async with self.pool.acquire() as conn:
             return await self.registry.current(conn)
 
-    @staticmethod
-    async def _visible(
-        conn: asyncpg.Connection, who: Investigator, request_id: uuid.UUID, lock: bool = False
-    ) -> asyncpg.Record:
-        req = await requests.get(conn, request_id, lock=lock)
-        if req is None or not recording.can_see(req, who.bureau):
-            # Not a party: answer as if it did not exist, so ids leak nothing.
-            raise Refused(ErrorCode.NOT_FOUND, f"no request {request_id} for your bureau")
-        return req
+
+async def visible(
+    conn: asyncpg.Connection, who: Investigator, request_id: uuid.UUID, lock: bool = False
+) -> asyncpg.Record:
+    """The request, if ``who``'s bureau may see it; otherwise "not found", so ids leak nothing."""
+    req = await requests.get(conn, request_id, lock=lock)
+    if req is None or not recording.can_see(req, who.bureau):
+        raise Refused(ErrorCode.NOT_FOUND, f"no request {request_id} for your bureau")
+    return req
 
 
 def _replay(old: asyncpg.Record | None, digest: bytes) -> asyncpg.Record:

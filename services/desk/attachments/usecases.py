@@ -23,9 +23,8 @@ from services.desk import recording
 from services.desk.attachments import limits, outgoing, store
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import TERMINAL, Party, State
-from services.desk.store import requests
 from services.desk.store.investigators import Investigator
-from services.desk.usecases import Desk
+from services.desk.usecases import Desk, visible
 
 log = structlog.get_logger()
 
@@ -35,14 +34,6 @@ class Upload:
     name: str
     data: bytes
     claimed_sha256: bytes | None = None
-
-
-async def visible(conn: asyncpg.Connection, who: Investigator, request_id: uuid.UUID,
-                  *, lock: bool = False) -> asyncpg.Record:
-    req = await requests.get(conn, request_id, lock=lock)
-    if req is None or not recording.can_see(req, who.bureau):
-        raise Refused(ErrorCode.NOT_FOUND, f"no request {request_id} for your bureau")
-    return req
 
 
 def uploader_party(req: asyncpg.Record, who: Investigator) -> Party:

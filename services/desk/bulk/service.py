@@ -23,7 +23,7 @@ from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import TERMINAL, Party, State
 from services.desk.store import requests
 from services.desk.store.investigators import Investigator
-from services.desk.usecases import Desk
+from services.desk.usecases import Desk, visible
 
 CLOSED_TO_ITEMS = TERMINAL | {State.REPLIED, State.TRANSFERRED}
 """A request in these states takes no more items."""
@@ -107,9 +107,7 @@ async def _party(
     party: Party | None, doing: str,
 ) -> asyncpg.Record:
     """The request, locked when it is to change; refused to those who may not do this."""
-    req = await requests.get(conn, request_id, lock=party is not None)
-    if req is None or not recording.can_see(req, who.bureau):
-        raise Refused(ErrorCode.NOT_FOUND, f"no request {request_id} for your bureau")
+    req = await visible(conn, who, request_id, lock=party is not None)
     if party is not None and recording.party_of(req, who.bureau) is not party:
         raise Refused(ErrorCode.FORBIDDEN, f"only the {party} bureau may {doing} this request")
     return req
