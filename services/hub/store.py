@@ -68,13 +68,17 @@ async def count_event(conn: asyncpg.Connection, body: EventRecordedBody) -> bool
     if not first:
         return False
     day = body.occurred_at.astimezone(CHINA).date()
-    for metric, n in metrics(body):
-        await conn.execute(
-            "INSERT INTO stat_day (scope, metric, day, n) SELECT s, $2, $3, $4"
-            " FROM unnest($1::text[]) s"
-            " ON CONFLICT (scope, metric, day) DO UPDATE SET n = stat_day.n + $4",
-            scopes(body), metric, day, n,
-        )
+    names, amounts = zip(*metrics(body), strict=True)
+    # One statement; rows are locked scope by scope in the same order by every event,
+    # with the shared 'all' scope first, so concurrent counting cannot deadlock.
+    await conn.execute(
+        "INSERT INTO stat_day (scope, metric, day, n)"
+        " SELECT s, m.metric, $3, m.n FROM unnest($1::text[]) WITH ORDINALITY AS s(s, i),"
+        " unnest($2::text[], $4::bigint[]) WITH ORDINALITY AS m(metric, n, j)"
+        " ORDER BY i, j"
+        " ON CONFLICT (scope, metric, day) DO UPDATE SET n = stat_day.n + EXCLUDED.n",
+        scopes(body), list(names), day, list(amounts),
+    )
     return True
 
 
