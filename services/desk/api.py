@@ -16,15 +16,16 @@ from protocol.v1.types import ShortText
 from services.common.http import ApiError, HandlerT, correlation_id, json_ok, read_model
 from services.desk import broadcast, query, views
 from services.desk.attachments import api as attachments_api
+from services.desk.auth import Tokens
 from services.desk.bulk import api as bulk_api
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import Transition
-from services.desk.store import investigators
 from services.desk.store import registry as registry_store
 from services.desk.store.investigators import Investigator
 from services.desk.usecases import CreateRequest, Desk
 
 DESK = web.AppKey("desk", Desk)
+TOKENS = web.AppKey("tokens", Tokens)
 
 STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
@@ -54,8 +55,7 @@ async def caller(request: web.Request) -> Investigator:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
-    async with request.app[DESK].pool.acquire() as conn:
-        who = await investigators.by_token(conn, token.strip())
+    who = await request.app[TOKENS].resolve(token.strip())
     if who is None:
         raise ApiError(401, ErrorCode.UNAUTHENTICATED, "unknown or revoked token")
     return who

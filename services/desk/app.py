@@ -13,6 +13,7 @@ from services.common import outbox
 from services.common.http import new_app
 from services.common.runtime import Runtime
 from services.desk import api, outgoing
+from services.desk.auth import Tokens
 from services.desk.deadlines import DeadlineWatch
 from services.desk.inbound import Inbound
 from services.desk.sent import record_sent
@@ -40,6 +41,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         app[RUNTIME] = runtime
         app[api.DESK] = Desk(runtime.pool, clock, RegistryCache(), settings.limits,
                              settings.hosts)
+        app[api.TOKENS] = Tokens(runtime.pool)
         await runtime.start(Inbound(clock, settings.hosts), after_publish=record_sent)
         async with runtime.pool.acquire() as conn, conn.transaction():
             have = await registry_store.version(conn)
