@@ -59,6 +59,9 @@ async def apply(
                         reminded=step.transition is Transition.REMIND,
                         escalated=step.transition is Transition.ESCALATE)
     data = step.change.model_dump(mode="json", exclude={"event"}) if step.change else None
+    if after.due_date != req["due_date"]:  # a clock stop, an agreed date, a transfer
+        data = (data or {}) | {"due_date": {"from": req["due_date"].isoformat(),
+                                            "to": after.due_date.isoformat()}}
     await requests.add_event(
         conn, event_id=step.event_id, request_id=req["id"], seq=step.seq,
         type=step.event_type, bureau=step.bureau, actor=step.actor, at=step.at, data=data,

@@ -127,6 +127,8 @@ async def test_information_request_stops_the_clock(wsystem: System, clock: Clock
     assert home["due_date"] == away["due_date"] == moved.isoformat() == "2026-10-09"
     types = [e["type"] for e in home["timeline"]]
     assert types[-2:] == ["info_requested", "info_provided"]
+    assert home["timeline"][-1]["data"]["due_date"] == {"from": before["due_date"],
+                                                       "to": "2026-10-09"}
 
 
 async def test_transfer_to_a_more_competent_bureau(wsystem: System) -> None:
