@@ -30,8 +30,9 @@ from services.hub import store
 log = structlog.get_logger()
 
 _NOT_BOUNCED = {"request.undeliverable", "event.recorded", "registry.requested",
-                "registry.published"}
-"""A bureau's message that no desk took goes back to it, except these (no loops)."""
+                "registry.published", "attachment.chunk"}
+"""A bureau's message that no desk took goes back to it, except these: no loops, and a
+file's chunks are dead-lettered (its offer comes back, one note for the whole file)."""
 
 
 class HubInbound:
