@@ -21,7 +21,7 @@ from typing import Annotated, Final, Literal
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
 from protocol.v1.content import Frozen
-from protocol.v1.types import ShortText
+from protocol.v1.types import BureauCode, ShortText
 
 CHUNK_BYTES: Final = 256 * 1024
 """Raw bytes per chunk (the last one may be shorter)."""
@@ -98,8 +98,11 @@ class OfferedBody(Frozen):
     chunks: int = Field(ge=1, le=MAX_CHUNKS)
     purpose: Purpose
     uploaded_by: ShortText
-    """Display name of the investigator who uploaded it (its bureau is the sender)."""
+    """Display name of the investigator who uploaded it."""
     uploaded_at: AwareDatetime
+    uploaded_by_bureau: BureauCode | None = None
+    """The uploader's bureau when a former recipient forwards the file after a transfer;
+    None when the uploader's own bureau sends it."""
 
     @model_validator(mode="after")
     def _chunks_fit_size(self) -> OfferedBody:

@@ -13,6 +13,7 @@ from services.common import outbox
 from services.common.http import new_app
 from services.common.runtime import Runtime
 from services.desk import api, outgoing
+from services.desk.attachments.forward import forward_files
 from services.desk.auth import Tokens
 from services.desk.deadlines import DeadlineWatch
 from services.desk.inbound import Inbound
@@ -40,7 +41,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         await runtime.open()
         app[RUNTIME] = runtime
         app[api.DESK] = Desk(runtime.pool, clock, RegistryCache(), settings.limits,
-                             settings.hosts)
+                             settings.hosts, after_transfer=[forward_files])
         app[api.TOKENS] = Tokens(runtime.pool)
         await runtime.start(Inbound(clock, settings.hosts), after_publish=record_sent)
         async with runtime.pool.acquire() as conn, conn.transaction():

@@ -10,8 +10,8 @@ import datetime as dt
 import hashlib
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -63,6 +63,11 @@ class RegistryCache:
         return self.bureaus
 
 
+TransferHook = Callable[[asyncpg.Connection, asyncpg.Record, str], Awaitable[object]]
+"""Called in the transaction of a transfer to another desk, with the request as it was
+and the new recipient (the evidence files use it to follow the request)."""
+
+
 @dataclass
 class Desk:
     pool: asyncpg.Pool
@@ -70,6 +75,7 @@ class Desk:
     registry: RegistryCache
     limits: dict[str, int]
     hosts: Callable[[str], bool]
+    after_transfer: list[TransferHook] = field(default_factory=list)
 
     async def create(
         self, who: Investigator, cmd: CreateRequest, idempotency_key: str | None, cid: str
@@ -153,6 +159,9 @@ class Desk:
                 await outbox.enqueue(conn, outgoing.command(req, step))
             else:
                 await recording.originate(conn, req, step)
+            if isinstance(change, events.Transferred) and not self.hosts(change.to):
+                for hook in self.after_transfer:
+                    await hook(conn, req, change.to)
             await requests.audit(conn, investigator=who.id, bureau=who.bureau,
                                  action=transition.value, request_id=request_id,
                                  correlation_id=cid)

@@ -43,13 +43,16 @@ async def receive(conn: asyncpg.Connection, msg: AttachmentOffered | AttachmentC
 
 async def _offered(conn: asyncpg.Connection, req: asyncpg.Record, msg: AttachmentOffered) -> None:
     b = msg.body
-    if (b.purpose == "request") != (msg.sender == req["requester"]):
+    uploader = b.uploaded_by_bureau or msg.sender
+    if uploader != msg.sender and msg.sender not in req["transferred_from"]:
+        raise Refused(ErrorCode.FORBIDDEN, "only a former recipient forwards others' files")
+    if (b.purpose == "request") != (uploader == req["requester"]):
         raise Refused(ErrorCode.FORBIDDEN, "request evidence comes from the requester,"
-                                           " reply evidence from the recipient")
+                                           " reply evidence from a recipient")
     new = store.NewAttachment(
         id=b.attachment_id, request_id=b.request_id, name=b.name, media_type=b.media_type,
         size=b.size, sha256=bytes.fromhex(b.sha256), chunks=b.chunks, purpose=b.purpose,
-        uploaded_by_bureau=msg.sender, uploaded_by=b.uploaded_by, uploaded_at=b.uploaded_at,
+        uploaded_by_bureau=uploader, uploaded_by=b.uploaded_by, uploaded_at=b.uploaded_at,
     )
     if not await store.insert(conn, new):
         old = await store.get(conn, b.attachment_id)

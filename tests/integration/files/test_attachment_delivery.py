@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import aio_pika
 import pytest
@@ -15,10 +16,12 @@ from services.desk.attachments import limits
 from tests import evidence
 from tests.attachments import (
     JINJIANG,
+    TIANHE,
     WUHOU,
     YUHANG,
     Case,
     chunk,
+    new_case,
     offer,
     processed,
     publish,
@@ -151,3 +154,38 @@ async def test_both_parties_on_one_desk(system: System, channel: aio_pika.abc.Ab
     async with system.http.get(sc.url(f"/v1/requests/{req['id']}/attachments/{up['id']}"),
                                headers={"Authorization": f"Bearer {a}"}) as resp:
         assert resp.status == 200 and await resp.read() == evidence.pdf()
+
+
+async def test_files_follow_a_transfer_to_another_desk(system: System) -> None:
+    # Given a request from Yuhang (zj) to Wuhou (sc) with evidence from both sides
+    case = await new_case(system)
+    sc, gd = system.desks["sc"], system.desks["gd"]
+    accepted = await system.call("POST", sc.url(f"/v1/requests/{case.rid}/accept"), case.b)
+    assert accepted[0] == 200
+    pdf, png = evidence.pdf(CHUNK_BYTES + 7), evidence.png()
+    status, asked = await case.upload("zj", pdf, "立案材料.pdf")
+    assert status == 201, asked
+    await case.arrived("sc", asked["id"])
+    status, found = await case.upload("sc", png, "现场照片.png")
+    assert status == 201, found
+    # When Wuhou transfers it to Tianhe, on the Guangdong desk
+    status, _ = await system.call("POST", sc.url(f"/v1/requests/{case.rid}/transfer"), case.b,
+                                  json={"to": TIANHE})
+    assert status == 200
+    c = await gd.investigator(TIANHE, "天河 李娜")
+    there = Case(system, case.rid, c, c)
+
+    # Then both files are at Tianhe's desk, whole, with who uploaded them
+    async def both() -> list[Any] | None:
+        status, body = await system.call("GET", gd.url(f"/v1/requests/{case.rid}/attachments"),
+                                         c)
+        items = body.get("items", []) if status == 200 else []
+        done = [f for f in items if f["status"] == "complete"]
+        return done if len(done) == 2 else None
+
+    files = {f["id"]: f for f in await eventually(both, what="files at the new recipient")}
+    assert files[asked["id"]]["purpose"] == "request"
+    assert files[asked["id"]]["uploaded_by"]["bureau"] == YUHANG
+    assert files[found["id"]]["uploaded_by"]["bureau"] == WUHOU
+    assert (await there.download("gd", asked["id"]))[2] == pdf
+    assert (await there.download("gd", found["id"]))[2] == png
