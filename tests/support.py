@@ -106,6 +106,7 @@ class System:
     hub: TestServer
     desks: dict[str, DeskHandle]
     http: aiohttp.ClientSession
+    hub_dsn: str
 
     async def call(self, method: str, url: str, token: str | None = None,
                    **kw: Any) -> tuple[int, Any]:
@@ -162,7 +163,7 @@ async def start_system(desks: dict[str, str] = DESKS, clock: Clock | None = None
         server = TestServer(create_desk(settings, **({"clock": clock} if clock else {})))
         await server.start_server()
         handles[region] = DeskHandle(region, server, settings)
-    system = System(scratch, hub, handles, aiohttp.ClientSession())
+    system = System(scratch, hub, handles, aiohttp.ClientSession(), hub_dsn)
     for handle in handles.values():
         await eventually(lambda h=handle: registry_ready(h.server.app), what="registry")
     return system
