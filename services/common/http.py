@@ -46,7 +46,8 @@ def error_response(
     error: dict[str, Any] = {"code": str(code), "message": message}
     if details:
         error["details"] = details
-    return web.json_response({"error": error}, status=status)
+    return web.json_response({"error": error}, status=status,
+                             dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 
 _HTTP_CODES = {
@@ -120,8 +121,10 @@ def _validated(model: type[M], data: Any) -> M:
 
 
 def json_ok(model: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
-    text = model.model_dump_json() if isinstance(model, BaseModel) else json.dumps(model)
-    return web.Response(text=text, status=status, content_type="application/json")
+    text = (model.model_dump_json() if isinstance(model, BaseModel)
+            else json.dumps(model, ensure_ascii=False))  # 中文 stays readable
+    return web.Response(text=text, status=status, content_type="application/json",
+                        charset="utf-8")
 
 
 def new_app(max_body: int) -> web.Application:
