@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -34,12 +34,18 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.IDEMPOTENCY_CONFLICT: 409,
     ErrorCode.REGISTRY_NOT_READY: 503,
     ErrorCode.BAD_QUERY: 400,
+    ErrorCode.BODY_TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.ATTACHMENT_INCOMPLETE: 409,
+    ErrorCode.CHECKSUM_MISMATCH: 409,
 }
 """Refusals map to 422 unless listed here."""
 
 
-def refused(exc: Refused) -> ApiError:
-    return ApiError(STATUS_OF.get(exc.code, 422), exc.code, exc.message)
+def refused(exc: Refused, over: Mapping[ErrorCode, int] | None = None) -> ApiError:
+    """The HTTP error of a refusal; ``over`` changes the status of some codes for a route."""
+    status = (over or {}).get(exc.code) or STATUS_OF.get(exc.code, 422)
+    return ApiError(status, exc.code, exc.message)
 
 
 @web.middleware

@@ -29,23 +29,7 @@ from services.desk.attachments import limits
 from services.desk.attachments.usecases import Files, Upload
 from services.desk.domain.errors import Refused
 
-_STATUS: dict[ErrorCode, int] = {
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.ILLEGAL_TRANSITION: 409,
-    ErrorCode.BODY_TOO_LARGE: 413,
-    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
-    ErrorCode.ATTACHMENT_INCOMPLETE: 409,
-    ErrorCode.CHECKSUM_MISMATCH: 409,
-}
-"""Refusals map to 422 unless listed here (or overridden per route)."""
-
 _READ_PIECE = 64 * 1024
-
-
-def _api_error(exc: Refused, over: Mapping[ErrorCode, int] | None = None) -> ApiError:
-    status = (over or {}).get(exc.code) or _STATUS.get(exc.code, 422)
-    return ApiError(status, exc.code, exc.message)
 
 
 def _files(request: web.Request) -> Files:
@@ -96,7 +80,7 @@ async def upload(request: web.Request) -> web.Response:
         new = await files.upload(who, rid, Upload(name, await _body(request), claimed),
                                  correlation_id(request))
     except Refused as exc:
-        raise _api_error(exc, {ErrorCode.CHECKSUM_MISMATCH: 422}) from None
+        raise desk_api.refused(exc, {ErrorCode.CHECKSUM_MISMATCH: 422}) from None
     response = json_ok(view(dataclasses.asdict(new) | {"complete": True}), status=201)
     response.headers["Location"] = f"/v1/requests/{rid}/attachments/{new.id}"
     return response
@@ -104,20 +88,14 @@ async def upload(request: web.Request) -> web.Response:
 
 async def listing(request: web.Request) -> web.Response:
     who, rid = await desk_api.caller(request), desk_api.request_id(request)
-    try:
-        rows = await _files(request).listing(who, rid, correlation_id(request))
-    except Refused as exc:
-        raise _api_error(exc) from None
+    rows = await _files(request).listing(who, rid, correlation_id(request))
     return json_ok({"items": [view(r) for r in rows]})
 
 
 async def download(request: web.Request) -> web.StreamResponse:
     who, rid = await desk_api.caller(request), desk_api.request_id(request)
     aid = _attachment_id(request)
-    try:
-        att, parts = await _files(request).download(who, rid, aid, correlation_id(request))
-    except Refused as exc:
-        raise _api_error(exc) from None
+    att, parts = await _files(request).download(who, rid, aid, correlation_id(request))
     digest = att["sha256"].hex()
     response = web.StreamResponse(headers={
         "Content-Type": att["media_type"], "X-Content-SHA256": digest, "ETag": f'"{digest}"',
