@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     # life cycle
     NOT_FOUND = "not_found"
     ILLEGAL_TRANSITION = "illegal_transition"
+    TOO_SOON = "too_soon"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     UNKNOWN_QUESTION = "unknown_question"
     # evidence files

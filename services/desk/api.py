@@ -34,6 +34,7 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.IDEMPOTENCY_CONFLICT: 409,
     ErrorCode.REGISTRY_NOT_READY: 503,
     ErrorCode.BAD_QUERY: 400,
+    ErrorCode.TOO_SOON: 429,
     ErrorCode.BODY_TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.ATTACHMENT_INCOMPLETE: 409,

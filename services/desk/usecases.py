@@ -32,6 +32,8 @@ from services.desk.store import requests, search
 from services.desk.store.investigators import Investigator
 
 Clock = Callable[[], dt.datetime]
+MANUAL_REMINDER_GAP = dt.timedelta(hours=1)
+"""A manual reminder (催办) needs this long since the last reminder of the request."""
 
 
 class CreateRequest(RequestContent):
@@ -186,6 +188,11 @@ class Desk:
                 if await bulk_store.has_items(conn, req["id"]):  # items stay with this desk
                     raise Refused(ErrorCode.ILLEGAL_TRANSITION,
                                   "a request with bulk items cannot be transferred")
+            case events.Reminded(rule=events.ReminderRule.MANUAL):
+                last = req["last_reminded_at"]
+                if last is not None and self.clock() - last < MANUAL_REMINDER_GAP:
+                    raise Refused(ErrorCode.TOO_SOON, "the recipient was reminded less than"
+                                  f" {MANUAL_REMINDER_GAP} ago; one reminder an hour at most")
 
     async def show(
         self, who: Investigator, request_id: uuid.UUID, cid: str

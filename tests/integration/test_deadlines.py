@@ -62,11 +62,20 @@ async def test_reminders_and_escalation_fire_once(dsystem: System, clock: Clock)
     _, inbox = await dsystem.call("GET", sc.url("/v1/requests?box=inbox"), b)
     assert next(i for i in inbox["items"] if i["id"] == rid)["reminders"] == 1
 
-    # a manual reminder (催办) as well
+    # a manual reminder (催办) as well, two hours later
+    clock.advance(hours=2)
     status, _ = await dsystem.call("POST", zj.url(f"/v1/requests/{rid}/remind"), a,
                                    json={"note": "请尽快回复"})
     assert status == 202
     await away(lambda r: r["reminders"] == 2)
+    # and not a second one within the hour
+    async def home_reminded() -> Any:
+        _, r = await dsystem.call("GET", zj.url(f"/v1/requests/{rid}"), a)
+        return r if r["reminders"] == 2 else None
+
+    await eventually(home_reminded, what="reminder recorded at home")
+    status, body = await dsystem.call("POST", zj.url(f"/v1/requests/{rid}/remind"), a)
+    assert status == 429 and body["error"]["code"] == "too_soon"
 
     # Tuesday 10 Nov: overdue
     clock.now = START + dt.timedelta(days=8)
