@@ -56,11 +56,6 @@ CreditCode = Annotated[
 ]
 
 
-def province_of(code: str) -> str:
-    """The provincial-level division a bureau code belongs to."""
-    return code[:2]
-
-
 def division_of_credit_code(credit_code: str) -> str:
     """Characters 3-8 of a credit code: the registering authority's division code."""
     return credit_code[2:8]

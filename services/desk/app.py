@@ -23,7 +23,6 @@ from services.desk.store import registry as registry_store
 from services.desk.usecases import Desk, RegistryCache
 
 Clock = Callable[[], dt.datetime]
-RUNTIME = web.AppKey("runtime", Runtime)
 WATCH = web.AppKey("deadline_watch", DeadlineWatch)
 
 
@@ -39,7 +38,6 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
                           settings.province_codes, settings.consumer_concurrency,
                           settings.db_pool_size, clock)
         await runtime.open()
-        app[RUNTIME] = runtime
         app[api.DESK] = Desk(runtime.pool, clock, RegistryCache(), settings.limits,
                              settings.hosts, after_transfer=[forward_files])
         app[api.TOKENS] = Tokens(runtime.pool)

@@ -21,7 +21,8 @@ from protocol.v1.registry import AgreementStatus, BureauRecord
 from protocol.v1.types import BureauCode, ProvinceCode
 from services.desk.domain import jurisdiction, lifecycle
 from services.desk.domain.errors import Refused
-from services.desk.domain.lifecycle import RUNNING, Transition
+from services.desk.domain.lifecycle import Transition
+from services.desk.domain.workflow import is_overdue
 from services.desk.store import requests
 from services.desk.store.investigators import Investigator
 from services.desk.usecases import Desk
@@ -117,7 +118,7 @@ async def summary(desk: Desk, who: Investigator, group_id: uuid.UUID) -> dict[st
     by_state = Counter(c["state"] for c in children)
     answered = by_state["replied"] + by_state["closed"]
     ended = by_state["rejected"] + by_state["withdrawn"] + by_state["undeliverable"]
-    overdue = [c for c in children if c["state"] in RUNNING and today > c["due_date"]]
+    overdue = [c for c in children if is_overdue(c["state"], c["due_date"], today)]
     return {
         "id": str(group_id), "kind": group["kind"], "created_at": group["created_at"].isoformat(),
         "content": group["content"],

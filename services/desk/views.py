@@ -13,7 +13,7 @@ import asyncpg
 from protocol.errors import ErrorCode
 from protocol.v1.registry import BureauRecord
 from services.desk.domain.errors import Refused
-from services.desk.domain.lifecycle import RUNNING
+from services.desk.domain.workflow import is_overdue
 
 
 def bureau_ref(code: str, names: Mapping[str, BureauRecord]) -> dict[str, str]:
@@ -41,7 +41,7 @@ def request_view(
         "due_date": due.isoformat(),
         "due_date_provisional": req["due_provisional"],
         "proposed_due_date": _iso(req["pending_due_date"]),
-        "overdue": today is not None and req["state"] in RUNNING and today > due,
+        "overdue": today is not None and is_overdue(req["state"], due, today),
         "reminders": req["reminders"],
         "last_reminded_at": _iso(req["last_reminded_at"]),
         "escalated_at": _iso(req["escalated_at"]),

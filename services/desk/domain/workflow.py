@@ -99,5 +99,6 @@ def _transferred(before: Snapshot, after: Snapshot, to: str, today: dt.date) -> 
                    transferred_from=(*before.transferred_from, before.recipient))
 
 
-def is_overdue(snapshot: Snapshot, today: dt.date) -> bool:
-    return snapshot.state in lifecycle.RUNNING and today > snapshot.due_date
+def is_overdue(state: str, due: dt.date, today: dt.date) -> bool:
+    """Running (not waiting for information, not answered) past its due date."""
+    return state in lifecycle.RUNNING and today > due
