@@ -7,7 +7,7 @@ import pytest
 import pytest_asyncio
 
 from services.common.logs import configure_logging
-from tests.support import System, start_system
+from tests.support import Clock, System, start_system
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,5 +23,19 @@ def log_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 async def system() -> AsyncIterator[System]:
     """Hub and three desks (zj, gd, sc) on a fresh vhost and fresh databases."""
     s = await start_system()
+    yield s
+    await s.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def clock(request: pytest.FixtureRequest) -> Clock:
+    """A clock the module moves by hand, starting at the module's ``START`` (or now)."""
+    return Clock(getattr(request.module, "START", None))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def clocked_system(clock: Clock) -> AsyncIterator[System]:
+    """Like ``system``, but every service reads ``clock``."""
+    s = await start_system(clock=clock)
     yield s
     await s.close()

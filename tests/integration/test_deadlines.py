@@ -4,15 +4,13 @@ shown on the recipient's inbox and timeline; escalations reach the coordinators.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from services.desk.app import WATCH
 from services.desk.deadlines import DeadlineWatch
-from tests.support import Clock, System, eventually, new_request, start_system
+from tests.support import Clock, System, eventually, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -20,23 +18,13 @@ YUHANG, WUHOU, CHENGDU = "330110", "510107", "510100"
 START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # Monday 2 Nov 2026, 10:00 in China
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def clock() -> Clock:
-    return Clock(START)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dsystem(clock: Clock) -> AsyncIterator[System]:
-    s = await start_system(clock=clock)
-    yield s
-    await s.close()
-
-
-async def test_reminders_and_escalation_fire_once(dsystem: System, clock: Clock) -> None:
-    zj, sc = dsystem.desks["zj"], dsystem.desks["sc"]
+async def test_reminders_and_escalation_fire_once(clocked_system: System, clock: Clock) -> None:
+    zj, sc = clocked_system.desks["zj"], clocked_system.desks["sc"]
     a, b = await zj.investigator(YUHANG), await sc.investigator(WUHOU)
     coordinator = await sc.investigator(CHENGDU, "成都 协调员", role="coordinator")
-    status, req = await dsystem.call("POST", zj.url("/v1/requests"), a,
+    status, req = await clocked_system.call("POST", zj.url("/v1/requests"), a,
                                      json=new_request(WUHOU))
     assert status == 201 and req["due_date"] == "2026-11-09"
     rid = req["id"]
@@ -44,7 +32,7 @@ async def test_reminders_and_escalation_fire_once(dsystem: System, clock: Clock)
 
     async def away(check: Any) -> Any:
         async def probe() -> Any:
-            s, r = await dsystem.call("GET", sc.url(f"/v1/requests/{rid}"), b)
+            s, r = await clocked_system.call("GET", sc.url(f"/v1/requests/{rid}"), b)
             return r if s == 200 and check(r) else None
         return await eventually(probe, what="recipient's view")
 
@@ -59,22 +47,22 @@ async def test_reminders_and_escalation_fire_once(dsystem: System, clock: Clock)
     seen = await away(lambda r: r["reminders"] == 1)
     assert seen["timeline"][-1]["type"] == "reminded"
     assert seen["timeline"][-1]["data"]["rule"] == "before_due"
-    _, inbox = await dsystem.call("GET", sc.url("/v1/requests?box=inbox"), b)
+    _, inbox = await clocked_system.call("GET", sc.url("/v1/requests?box=inbox"), b)
     assert next(i for i in inbox["items"] if i["id"] == rid)["reminders"] == 1
 
     # a manual reminder (催办) as well, two hours later
     clock.advance(hours=2)
-    status, _ = await dsystem.call("POST", zj.url(f"/v1/requests/{rid}/remind"), a,
+    status, _ = await clocked_system.call("POST", zj.url(f"/v1/requests/{rid}/remind"), a,
                                    json={"note": "请尽快回复"})
     assert status == 202
     await away(lambda r: r["reminders"] == 2)
     # and not a second one within the hour
     async def home_reminded() -> Any:
-        _, r = await dsystem.call("GET", zj.url(f"/v1/requests/{rid}"), a)
+        _, r = await clocked_system.call("GET", zj.url(f"/v1/requests/{rid}"), a)
         return r if r["reminders"] == 2 else None
 
     await eventually(home_reminded, what="reminder recorded at home")
-    status, body = await dsystem.call("POST", zj.url(f"/v1/requests/{rid}/remind"), a)
+    status, body = await clocked_system.call("POST", zj.url(f"/v1/requests/{rid}/remind"), a)
     assert status == 429 and body["error"]["code"] == "too_soon"
 
     # Tuesday 10 Nov: overdue
@@ -89,23 +77,23 @@ async def test_reminders_and_escalation_fire_once(dsystem: System, clock: Clock)
     assert await watch.tick() == 0
 
     async def queued() -> Any:
-        s, q = await dsystem.call("GET", sc.url("/v1/escalations"), coordinator)
+        s, q = await clocked_system.call("GET", sc.url("/v1/escalations"), coordinator)
         return q if s == 200 and any(i["id"] == rid for i in q["items"]) else None
 
     queue = await eventually(queued, what="escalation queue")
     assert next(i for i in queue["items"] if i["id"] == rid)["escalated_at"]
-    status, body = await dsystem.call("GET", sc.url("/v1/escalations"), b)
+    status, body = await clocked_system.call("GET", sc.url("/v1/escalations"), b)
     assert status == 403 and body["error"]["code"] == "forbidden"
     async def escalation_home() -> Any:
-        home = (await dsystem.call("GET", zj.url(f"/v1/requests/{rid}"), a))[1]
+        home = (await clocked_system.call("GET", zj.url(f"/v1/requests/{rid}"), a))[1]
         return home if home["timeline"][-1]["type"] == "escalated" else None
 
     home = await eventually(escalation_home, what="escalation on the requester's timeline")
     assert [e["type"] for e in home["timeline"]].count("reminded") == 3
 
     # once answered, nothing more fires
-    await dsystem.call("POST", sc.url(f"/v1/requests/{rid}/accept"), b)
-    await dsystem.call("POST", sc.url(f"/v1/requests/{rid}/reply"), b,
+    await clocked_system.call("POST", sc.url(f"/v1/requests/{rid}/accept"), b)
+    await clocked_system.call("POST", sc.url(f"/v1/requests/{rid}/reply"), b,
                        json={"findings": "已查明"})
     clock.now = START + dt.timedelta(days=20)
     assert await watch.tick() == 0

@@ -4,14 +4,12 @@ final replies, withdrawal, closing, agreed due dates, handling restrictions."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from services.desk.domain import calendar
-from tests.support import Clock, System, eventually, new_request, start_system
+from tests.support import Clock, System, eventually, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -20,16 +18,6 @@ YUHANG, WUHOU, JINJIANG, TIANHE = "330110", "510107", "510104", "440106"
 START = dt.datetime(2026, 9, 21, 2, 0, tzinfo=dt.UTC)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def clock() -> Clock:
-    return Clock(START)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def wsystem(clock: Clock) -> AsyncIterator[System]:
-    s = await start_system(clock=clock)
-    yield s
-    await s.close()
 
 
 class Case:
@@ -79,29 +67,29 @@ async def new_case(system: System, recipient: str = WUHOU, **over: Any) -> Case:
     return case
 
 
-async def test_due_date_counts_working_days_and_may_only_be_later(wsystem: System) -> None:
-    case = await new_case(wsystem)
+async def test_due_date_counts_working_days_and_may_only_be_later(clocked_system: System) -> None:
+    case = await new_case(clocked_system)
     home = await case.home()
     limit = calendar.DEFAULT_LIMITS["merchant_registration"]
     expected = calendar.due_date(dt.date(2026, 9, 21), limit)
     assert home["due_date"] == expected.due.isoformat() == "2026-09-29"  # 25-27 are holidays
     assert (await case.away())["due_date"] == home["due_date"]
-    zj, a = wsystem.desks["zj"], case.a
-    early = await wsystem.call("POST", zj.url("/v1/requests"), a,
+    zj, a = clocked_system.desks["zj"], case.a
+    early = await clocked_system.call("POST", zj.url("/v1/requests"), a,
                                json=new_request(WUHOU, due_date="2026-09-24"))
     assert early[0] == 422 and "2026-09-29" in early[1]["error"]["message"]
-    later = await wsystem.call("POST", zj.url("/v1/requests"), a,
+    later = await clocked_system.call("POST", zj.url("/v1/requests"), a,
                                json=new_request(WUHOU, due_date="2026-10-30"))
     assert later[0] == 201 and later[1]["due_date"] == "2026-10-30"
 
 
-async def test_handling_restrictions_travel_with_the_request(wsystem: System) -> None:
-    case = await new_case(wsystem, handling=["case_only", "no_onward_sharing"])
+async def test_handling_restrictions_travel_with_the_request(clocked_system: System) -> None:
+    case = await new_case(clocked_system, handling=["case_only", "no_onward_sharing"])
     assert (await case.away())["handling"] == ["case_only", "no_onward_sharing"]
 
 
-async def test_reject_with_a_reason(wsystem: System) -> None:
-    case = await new_case(wsystem)
+async def test_reject_with_a_reason(clocked_system: System) -> None:
+    case = await new_case(clocked_system)
     status, _ = await case.b_does("reject", {"reason": "subject_not_found", "note": "查无此户"})
     assert status == 200
     home, _ = await case.both_in("rejected")
@@ -109,8 +97,8 @@ async def test_reject_with_a_reason(wsystem: System) -> None:
     assert (await case.b_does("accept"))[0] == 409
 
 
-async def test_information_request_stops_the_clock(wsystem: System, clock: Clock) -> None:
-    case = await new_case(wsystem)
+async def test_information_request_stops_the_clock(clocked_system: System, clock: Clock) -> None:
+    case = await new_case(clocked_system)
     assert (await case.b_does("accept"))[0] == 200
     status, _ = await case.b_does("request-info", {"questions": "请提供投诉人联系方式"})
     assert status == 200
@@ -131,15 +119,15 @@ async def test_information_request_stops_the_clock(wsystem: System, clock: Clock
                                                        "to": "2026-10-09"}
 
 
-async def test_transfer_to_a_more_competent_bureau(wsystem: System) -> None:
-    case = await new_case(wsystem)
-    gd = wsystem.desks["gd"]
+async def test_transfer_to_a_more_competent_bureau(clocked_system: System) -> None:
+    case = await new_case(clocked_system)
+    gd = clocked_system.desks["gd"]
     c = await gd.investigator(TIANHE, "天河 李娜")
     status, _ = await case.b_does("transfer", {"to": TIANHE, "note": "商户实际在广州"})
     assert status == 200
 
     async def at_tianhe() -> Any:
-        s, r = await wsystem.call("GET", gd.url(f"/v1/requests/{case.id}"), c)
+        s, r = await clocked_system.call("GET", gd.url(f"/v1/requests/{case.id}"), c)
         return r if s == 200 and r["state"] == "delivered" else None
 
     there = await eventually(at_tianhe, what="delivered to the new recipient")
@@ -155,12 +143,12 @@ async def test_transfer_to_a_more_competent_bureau(wsystem: System) -> None:
     # the former recipient still sees it, but can no longer act on it
     assert (await case.away())["state"] == "transferred"
     assert (await case.b_does("accept"))[0] == 403
-    status, _ = await wsystem.call("POST", gd.url(f"/v1/requests/{case.id}/accept"), c)
+    status, _ = await clocked_system.call("POST", gd.url(f"/v1/requests/{case.id}/accept"), c)
     assert status == 200
 
 
-async def test_partial_then_final_reply_then_close_with_rating(wsystem: System) -> None:
-    case = await new_case(wsystem)
+async def test_partial_then_final_reply_then_close_with_rating(clocked_system: System) -> None:
+    case = await new_case(clocked_system)
     await case.b_does("accept")
     partial = {"findings": "已核实登记信息，经营地址待查。",
                "answers": [{"question_id": "q1", "answer": "是", "confirmed": True}]}
@@ -180,8 +168,8 @@ async def test_partial_then_final_reply_then_close_with_rating(wsystem: System) 
     assert types.count("partially_replied") == 1 and types[-2:] == ["replied", "closed"]
 
 
-async def test_withdraw_an_unanswered_request(wsystem: System) -> None:
-    case = await new_case(wsystem)
+async def test_withdraw_an_unanswered_request(clocked_system: System) -> None:
+    case = await new_case(clocked_system)
     status, body = await case.a_does("withdraw", {"note": "案件已撤销"})
     assert status == 202
     await case.both_in("withdrawn")
@@ -190,8 +178,8 @@ async def test_withdraw_an_unanswered_request(wsystem: System) -> None:
     assert (await case.a_does("withdraw"))[0] == 409
 
 
-async def test_proposed_due_date_agreed(wsystem: System) -> None:
-    case = await new_case(wsystem)
+async def test_proposed_due_date_agreed(clocked_system: System) -> None:
+    case = await new_case(clocked_system)
     status, body = await case.b_does("accept", {"proposed_due_date": "2026-10-16"})
     assert status == 200 and body["proposed_due_date"] == "2026-10-16"
 
@@ -211,8 +199,8 @@ async def test_proposed_due_date_agreed(wsystem: System) -> None:
     assert [e["type"] for e in home["timeline"]][-1] == "due_date_agreed"
 
 
-async def test_requester_cannot_take_recipient_steps(wsystem: System) -> None:
-    case = await new_case(wsystem)
+async def test_requester_cannot_take_recipient_steps(clocked_system: System) -> None:
+    case = await new_case(clocked_system)
     for action in ("accept", "reject", "transfer", "request-info"):
         status, body = await case.a_does(action, {})
         assert status in (403, 422), (action, status, body)
