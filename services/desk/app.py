@@ -48,11 +48,13 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         watch = DeadlineWatch(runtime.pool, clock, settings.province_codes, settings.hosts,
                               settings.remind_before_days, settings.escalate_after_days)
         app[WATCH] = watch
-        watching = asyncio.create_task(watch.run(settings.deadline_check_seconds))
+        every = settings.deadline_check_seconds
+        watching = asyncio.create_task(watch.run(every)) if every else None
         yield
-        watching.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watching
+        if watching:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
         await runtime.close()
 
     app.cleanup_ctx.append(resources)

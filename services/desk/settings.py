@@ -30,7 +30,9 @@ class DeskSettings(BaseSettings):
     """Remind the recipient when this many working days are left."""
     escalate_after_days: int = Field(3, ge=0, le=60)
     """Escalate to the recipient region's coordinators this many working days past due."""
-    deadline_check_seconds: float = Field(60.0, gt=0)
+    deadline_check_seconds: float = Field(60.0, ge=0)
+    """How often the background deadline watch runs; 0 turns it off (whoever moves the clock
+    by hand, a test, then owns the only tick)."""
 
     @field_validator("provinces")
     @classmethod
