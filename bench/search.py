@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 
 from services.common import db
-from services.desk.store.search import Filters, compile_query
+from services.desk.requests.search import Filters, compile_query
 
 PG = "postgresql://postgres:postgres@127.0.0.1:5432"
 ME = "330110"

@@ -172,7 +172,7 @@ async def start_system(desks: dict[str, str] = DESKS, clock: Clock | None = None
 
 
 async def registry_ready(app: web.Application) -> bool:
-    from services.desk.api import DESK
+    from services.desk.web import DESK
 
     async with app[DESK].pool.acquire() as conn:
         return bool(await conn.fetchval("SELECT count(*) FROM partner"))

@@ -5,14 +5,17 @@ Guarantee: each delivery is acked only after its handler's transaction committed
 so a redelivery changes nothing twice. A message that cannot be decoded, or that
 its handler refuses, is republished to the dead-letter exchange with the reason
 (confirmed) before it is acked. Any other failure is nacked for redelivery after
-a back-off; the queue's delivery limit dead-letters a message that never succeeds.
-Handlers never touch acks.
+a back-off, waited out without holding a concurrency slot; the queue's delivery
+limit dead-letters a message that never succeeds. Handlers never touch acks.
+Every delivery ends in one ``Outcome``, reported to the observers (logs; metrics).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable, Sequence
+from enum import StrEnum
 
 import aio_pika
 import asyncpg
@@ -23,23 +26,28 @@ from pydantic import ValidationError
 from protocol import routing
 from protocol.errors import ErrorCode
 from protocol.v1 import AnyMessage, parse_message
+from services.common.handling import Handler, MessageEarly, MessageRefused
 
 log = structlog.get_logger()
 
-Handler = Callable[[asyncpg.Connection, AnyMessage], Awaitable[None]]
+
+class Outcome(StrEnum):
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+    """Dead-lettered: undecodable, or refused by its handler."""
+    EARLY = "early"
+    FAILED = "failed"
+    """Redelivered after a back-off."""
 
 
-class MessageRefused(Exception):
-    """Raised by a handler for a message that can never be processed."""
-
-    def __init__(self, code: ErrorCode, reason: str) -> None:
-        super().__init__(reason)
-        self.code, self.reason = code, reason
+Observer = Callable[[str, Outcome, float], None]
+"""Called with the queue, the outcome and the handling time in seconds of each delivery."""
 
 
-class MessageEarly(Exception):
-    """Raised by a handler for a message that came before what it depends on (say, a
-    request's files before the request): redelivered after a back-off, logged quietly."""
+def backoff(delivery_count: int) -> float:
+    """Seconds to wait before redelivering a message that failed ``delivery_count`` times."""
+    return min(5.0, 0.1 * 2.0**delivery_count)
 
 
 class Consumer:
@@ -51,12 +59,14 @@ class Consumer:
         handler: Handler,
         *,
         concurrency: int = 32,
+        observers: Sequence[Observer] = (),
     ) -> None:
         self._pool, self._channel, self._queue = pool, channel, queue
         self._handler = handler
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._tag: str | None = None
+        self._observers = tuple(observers)
 
     async def start(self) -> None:
         self._tag = await self._queue.consume(self._spawn, no_ack=False)
@@ -73,9 +83,9 @@ class Consumer:
         task = asyncio.create_task(self._process(incoming))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(lambda _: self._slots.release())
 
     async def _process(self, incoming: AbstractIncomingMessage) -> None:
+        started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(
             message_id=incoming.message_id,
             correlation_id=incoming.correlation_id,
@@ -83,24 +93,33 @@ class Consumer:
             queue=self._queue.name,
         ):
             try:
-                message = parse_message(incoming.body)
-            except ValidationError as exc:
-                await self._dead_letter(incoming, ErrorCode.UNDECODABLE_MESSAGE, _brief(exc))
-                return
-            try:
-                await self._handle_once(message)
-            except MessageRefused as exc:
-                await self._dead_letter(incoming, exc.code, exc.reason)
-                return
-            except MessageEarly as exc:
-                await self._retry_later(incoming, str(exc))
-                return
-            except Exception:
-                await self._retry_later(incoming)
-                return
-            await incoming.ack()
+                outcome, reason = await self._outcome(incoming)
+            finally:
+                self._slots.release()  # the back-off below waits without a slot
+            for observe in self._observers:
+                observe(self._queue.name, outcome, time.perf_counter() - started)
+            await self._settle(incoming, outcome, reason)
 
-    async def _handle_once(self, message: AnyMessage) -> None:
+    async def _outcome(
+        self, incoming: AbstractIncomingMessage
+    ) -> tuple[Outcome, tuple[ErrorCode, str] | str]:
+        try:
+            message = parse_message(incoming.body)
+        except ValidationError as exc:
+            return Outcome.REFUSED, (ErrorCode.UNDECODABLE_MESSAGE, _brief(exc))
+        try:
+            first = await self._handle_once(message)
+        except MessageRefused as exc:
+            return Outcome.REFUSED, (exc.code, exc.reason)
+        except MessageEarly as exc:
+            return Outcome.EARLY, str(exc)
+        except Exception:
+            log.exception("handler failed; message will be redelivered",
+                          delivery_count=_delivery_count(incoming))
+            return Outcome.FAILED, ""
+        return (Outcome.HANDLED if first else Outcome.DUPLICATE), ""
+
+    async def _handle_once(self, message: AnyMessage) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
             first = await conn.fetchval(
                 "INSERT INTO processed_message (message_id) VALUES ($1)"
@@ -112,16 +131,23 @@ class Consumer:
                 log.info("message handled")
             else:
                 log.info("duplicate message ignored")
+            return bool(first)
 
-    async def _retry_later(self, incoming: AbstractIncomingMessage, early: str = "") -> None:
-        raw = (incoming.headers or {}).get("x-delivery-count", 0)
-        count = raw if isinstance(raw, int) else 0
-        if early:
-            log.info("message early; will be redelivered", reason=early, delivery_count=count)
+    async def _settle(
+        self, incoming: AbstractIncomingMessage, outcome: Outcome,
+        reason: tuple[ErrorCode, str] | str,
+    ) -> None:
+        if outcome is Outcome.REFUSED and isinstance(reason, tuple):
+            await self._dead_letter(incoming, *reason)
+        elif outcome in (Outcome.EARLY, Outcome.FAILED):
+            count = _delivery_count(incoming)
+            if outcome is Outcome.EARLY:
+                log.info("message early; will be redelivered", reason=reason,
+                         delivery_count=count)
+            await asyncio.sleep(backoff(count))
+            await incoming.nack(requeue=True)
         else:
-            log.exception("handler failed; message will be redelivered", delivery_count=count)
-        await asyncio.sleep(min(5.0, 0.1 * 2**count))
-        await incoming.nack(requeue=True)
+            await incoming.ack()
 
     async def _dead_letter(
         self, incoming: AbstractIncomingMessage, code: ErrorCode, reason: str
@@ -147,6 +173,11 @@ class Consumer:
             routing_key=self._queue.name,
         )
         await incoming.ack()
+
+
+def _delivery_count(incoming: AbstractIncomingMessage) -> int:
+    raw = (incoming.headers or {}).get("x-delivery-count", 0)
+    return raw if isinstance(raw, int) else 0
 
 
 def _brief(exc: ValidationError) -> str:

@@ -34,9 +34,10 @@ async def enqueue(conn: asyncpg.Connection, message: Message) -> None:
     exchange, key = routing.route(message.sender, message.recipient, message.type)
     await conn.execute(
         "INSERT INTO outbox (message_id, exchange, routing_key, message_type, correlation_id,"
-        " payload) VALUES ($1, $2, $3, $4, $5, $6)",
+        " payload, sender, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         message.message_id, exchange, key, message.type, message.correlation_id,
-        message.model_dump_json().encode(),
+        message.model_dump_json().encode(), message.sender,
+        getattr(getattr(message, "body", None), "request_id", None),
     )
 
 

@@ -18,7 +18,8 @@ import structlog
 from aio_pika.abc import AbstractRobustConnection
 
 from services.common import db, topology
-from services.common.consumer import Consumer, Handler
+from services.common.consumer import Consumer
+from services.common.handling import Handler
 from services.common.outbox import AfterPublish, OutboxRelay
 
 log = structlog.get_logger()

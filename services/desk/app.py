@@ -1,4 +1,4 @@
-"""The desk's app factory: wires settings, store, bus and HTTP routes."""
+"""The desk's app factory: wires settings, store, bus and each feature's routes and handlers."""
 
 from __future__ import annotations
 
@@ -10,17 +10,27 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from services.common import outbox
-from services.common.http import new_app
+from services.common.handling import Dispatcher, MessageRefused, refusals, wrap
+from services.common.http import json_ok, new_app
 from services.common.runtime import Runtime
-from services.desk import api, outgoing
+from services.desk import registry
+from services.desk import web as desk_web
+from services.desk.attachments import api as attachments_api
+from services.desk.attachments import inbound as attachments_inbound
 from services.desk.attachments.forward import forward_files
 from services.desk.auth import Tokens
-from services.desk.deadlines import DeadlineWatch
-from services.desk.inbound import Inbound
-from services.desk.sent import record_sent
+from services.desk.bulk import api as bulk_api
+from services.desk.bulk import inbound as bulk_inbound
+from services.desk.bulk.usecases import refuse_transfer_with_items
+from services.desk.context import Desk
+from services.desk.domain.errors import Refused
+from services.desk.requests import api as requests_api
+from services.desk.requests.confirmed import record_sent
+from services.desk.requests.deadlines import DeadlineWatch
+from services.desk.requests.inbound import RequestInbound
+from services.desk.requests.views import bureau_ref
 from services.desk.settings import DeskSettings
 from services.desk.store import registry as registry_store
-from services.desk.usecases import Desk, RegistryCache
 
 Clock = Callable[[], dt.datetime]
 WATCH = web.AppKey("deadline_watch", DeadlineWatch)
@@ -28,6 +38,20 @@ WATCH = web.AppKey("deadline_watch", DeadlineWatch)
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def handlers(settings: DeskSettings, clock: Clock) -> Dispatcher:
+    """Every message type the desk takes, registered by the feature that owns it."""
+    bus = Dispatcher("desk")
+    RequestInbound(clock, settings.hosts).register(bus)
+    attachments_inbound.register(bus, clock)
+    bulk_inbound.register(bus, clock)
+    registry.register(bus, clock)
+    return bus
+
+
+def _refused(exc: Refused) -> MessageRefused:
+    return MessageRefused(exc.code, exc.message)
 
 
 def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Application:
@@ -38,13 +62,16 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
                           settings.province_codes, settings.consumer_concurrency,
                           settings.db_pool_size, clock)
         await runtime.open()
-        app[api.DESK] = Desk(runtime.pool, clock, RegistryCache(), settings.limits,
-                             settings.hosts, after_transfer=[forward_files])
-        app[api.TOKENS] = Tokens(runtime.pool)
-        await runtime.start(Inbound(clock, settings.hosts), after_publish=record_sent)
+        app[desk_web.DESK] = Desk(
+            runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
+            before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
+        )
+        app[desk_web.TOKENS] = Tokens(runtime.pool)
+        await runtime.start(wrap(handlers(settings, clock), refusals(Refused, _refused)),
+                            after_publish=record_sent)
         async with runtime.pool.acquire() as conn, conn.transaction():
             have = await registry_store.version(conn)
-            await outbox.enqueue(conn, outgoing.registry_request(settings.region, have))
+            await outbox.enqueue(conn, registry.request_registry(settings.region, have))
         watch = DeadlineWatch(runtime.pool, clock, settings.province_codes, settings.hosts,
                               settings.remind_before_days, settings.escalate_after_days)
         app[WATCH] = watch
@@ -58,5 +85,25 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         await runtime.close()
 
     app.cleanup_ctx.append(resources)
-    api.add_routes(app)
+    app.middlewares.append(desk_web.refusal_middleware)
+    requests_api.add_routes(app)
+    attachments_api.add_routes(app)
+    bulk_api.add_routes(app)
+    requests_api.add_action_routes(app)  # last: its {action} would match the others' paths
+    app.router.add_get("/v1/me", me)
+    app.router.add_get("/healthz", health)
     return app
+
+
+async def me(request: web.Request) -> web.Response:
+    who = await desk_web.caller(request)
+    names = await request.app[desk_web.DESK].names()
+    return json_ok({"id": str(who.id), "name": who.name, "role": who.role,
+                    "bureau": bureau_ref(who.bureau, names)})
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness plus readiness: the registry version this desk has (0 = not yet received)."""
+    async with request.app[desk_web.DESK].pool.acquire() as conn:
+        version = await registry_store.version(conn)
+    return json_ok({"status": "ok", "registry_version": version})

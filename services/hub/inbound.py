@@ -24,7 +24,7 @@ from protocol.v1 import (
     RequestUndeliverable,
 )
 from services.common import outbox
-from services.common.consumer import MessageRefused
+from services.common.handling import MessageRefused
 from services.hub import store
 
 log = structlog.get_logger()

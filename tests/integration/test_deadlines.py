@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.desk.app import WATCH
-from services.desk.deadlines import DeadlineWatch
+from services.desk.requests.deadlines import DeadlineWatch
 from tests.support import Clock, System, eventually, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.desk.deadlines import rules_due
+from services.desk.requests.deadlines import rules_due
 
 
 def test_rules_by_date() -> None:

@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import uuid
+from typing import Any
 
 import pytest
 
 from protocol.errors import ErrorCode
 from protocol.v1 import events
+from protocol.v1.content import ReplyContent
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import State, Transition
-from services.desk.domain.workflow import TRANSFER_MIN_DAYS, Snapshot, decide
+from services.desk.domain.request import Request, Step
+from services.desk.domain.workflow import CHINA, TRANSFER_MIN_DAYS
 
 D = dt.date
+T0 = dt.datetime(2026, 9, 1, 9, tzinfo=CHINA)
+
+
+def Snapshot(state: State, recipient: str, due: dt.date, **more: Any) -> Request:  # noqa: N802
+    """A request with just the facts a test is about."""
+    return Request(id=uuid.uuid4(), requester="330110", recipient=recipient, kind="other",
+                   content={}, state=state, due_date=due, correlation_id="c", created_at=T0,
+                   created_by="a", updated_at=T0, **more)
+
+
+def step(transition: Transition, change: events.Change | None, day: dt.date) -> Step:
+    return Step(transition, "510107", "b", dt.datetime.combine(day, dt.time(10), CHINA), change)
+
+
+def decide(before: Request, transition: Transition, change: events.Change | None,
+           day: dt.date) -> Request:
+    return before.decide(step(transition, change, day))
+
+
 ACCEPTED = Snapshot(State.ACCEPTED, "510107", D(2026, 10, 13))
 
 
@@ -65,3 +89,25 @@ def test_transfer_back_to_a_former_holder_is_refused() -> None:
                      transferred_from=moved.transferred_from)
     with pytest.raises(Refused):
         decide(again, Transition.TRANSFER, events.Transferred(to="510107"), D(2026, 9, 22))
+
+
+def test_the_requesters_desk_takes_the_deciding_desks_outcome() -> None:
+    # Given a copy that saw no acceptance (its rules refuse a reply straight from delivered)
+    delivered = Snapshot(State.DELIVERED, "510107", D(2026, 10, 13))
+    reply = events.Replied(reply=ReplyContent(findings="已查明"))
+    with pytest.raises(Refused):
+        decide(delivered, Transition.REPLY, reply, D(2026, 10, 9))
+    # When the deciding desk reports the reply with its outcome
+    after = delivered.absorb(step(Transition.REPLY, reply, D(2026, 10, 9)), State.REPLIED,
+                             D(2026, 10, 20))
+    # Then the outcome stands, with what the change carries
+    assert after.state is State.REPLIED and after.due_date == D(2026, 10, 20)
+    assert after.reply is not None and after.reply["findings"] == "已查明"
+    assert dataclasses.replace(after, state=delivered.state, reply=None,
+                               due_date=delivered.due_date) == delivered
+
+
+def test_an_absorbed_transfer_moves_the_recipient() -> None:
+    moved = ACCEPTED.absorb(step(Transition.TRANSFER, events.Transferred(to="510104"),
+                                 D(2026, 9, 21)), State.TRANSFERRED, D(2026, 10, 13))
+    assert moved.recipient == "510104" and moved.transferred_from == ("510107",)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import urllib.parse
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,24 +22,17 @@ from aiohttp import web
 
 from protocol.errors import ErrorCode
 from protocol.v1.files import MAX_FILE_BYTES
-from services.common.http import CORRELATION_HEADER, ApiError, correlation_id, json_ok
-from services.desk import api as desk_api  # a module: desk_api imports this one
+from services.common.http import CORRELATION_HEADER, correlation_id, json_ok
 from services.desk.attachments import limits
 from services.desk.attachments.usecases import Files, Upload
 from services.desk.domain.errors import Refused
+from services.desk.web import DESK, caller, path_id, refused
 
 _READ_PIECE = 64 * 1024
 
 
 def _files(request: web.Request) -> Files:
-    return Files(request.app[desk_api.DESK])
-
-
-def _attachment_id(request: web.Request) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info["aid"])
-    except ValueError:
-        raise ApiError(404, ErrorCode.NOT_FOUND, "no such file") from None
+    return Files(request.app[DESK])
 
 
 async def _body(request: web.Request) -> bytes:
@@ -71,7 +63,7 @@ def view(att: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def upload(request: web.Request) -> web.Response:
-    who, rid = await desk_api.caller(request), desk_api.request_id(request)
+    who, rid = await caller(request), path_id(request)
     files = _files(request)
     try:
         await files.may_upload(who, rid)
@@ -80,21 +72,21 @@ async def upload(request: web.Request) -> web.Response:
         new = await files.upload(who, rid, Upload(name, await _body(request), claimed),
                                  correlation_id(request))
     except Refused as exc:
-        raise desk_api.refused(exc, {ErrorCode.CHECKSUM_MISMATCH: 422}) from None
+        raise refused(exc, {ErrorCode.CHECKSUM_MISMATCH: 422}) from None
     response = json_ok(view(dataclasses.asdict(new) | {"complete": True}), status=201)
     response.headers["Location"] = f"/v1/requests/{rid}/attachments/{new.id}"
     return response
 
 
 async def listing(request: web.Request) -> web.Response:
-    who, rid = await desk_api.caller(request), desk_api.request_id(request)
+    who, rid = await caller(request), path_id(request)
     rows = await _files(request).listing(who, rid, correlation_id(request))
     return json_ok({"items": [view(r) for r in rows]})
 
 
 async def download(request: web.Request) -> web.StreamResponse:
-    who, rid = await desk_api.caller(request), desk_api.request_id(request)
-    aid = _attachment_id(request)
+    who, rid = await caller(request), path_id(request)
+    aid = path_id(request, "aid", "file")
     att, parts = await _files(request).download(who, rid, aid, correlation_id(request))
     digest = att["sha256"].hex()
     response = web.StreamResponse(headers={

@@ -11,19 +11,28 @@ file is here already and such messages change nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import asyncpg
 import structlog
 
 from protocol.errors import ErrorCode
 from protocol.v1.messages import AttachmentChunk, AttachmentOffered
-from services.common.consumer import MessageEarly
-from services.desk import recording
+from services.common.handling import Dispatcher, MessageEarly
 from services.desk.attachments import limits, sniff, store
 from services.desk.domain.errors import Refused
+from services.desk.domain.request import Request
 from services.desk.store import requests
 
 log = structlog.get_logger()
+
+
+def register(bus: Dispatcher, clock: Callable[[], dt.datetime]) -> None:
+    async def on_file(conn: asyncpg.Connection, msg: AttachmentOffered | AttachmentChunk) -> None:
+        await receive(conn, msg, clock())
+
+    bus.register(AttachmentOffered, on_file)
+    bus.register(AttachmentChunk, on_file)
 
 
 async def receive(conn: asyncpg.Connection, msg: AttachmentOffered | AttachmentChunk,
@@ -31,7 +40,7 @@ async def receive(conn: asyncpg.Connection, msg: AttachmentOffered | AttachmentC
     req = await requests.get(conn, msg.body.request_id)
     if req is None:
         raise MessageEarly(f"request {msg.body.request_id} is not here yet")
-    if not recording.can_see(req, msg.sender):
+    if not req.can_see(msg.sender):
         raise Refused(ErrorCode.FORBIDDEN, "only a party to the request sends files for it")
     await store.lock(conn, msg.body.attachment_id)
     if isinstance(msg, AttachmentOffered):
@@ -41,12 +50,12 @@ async def receive(conn: asyncpg.Connection, msg: AttachmentOffered | AttachmentC
     await _settle(conn, msg, now)
 
 
-async def _offered(conn: asyncpg.Connection, req: asyncpg.Record, msg: AttachmentOffered) -> None:
+async def _offered(conn: asyncpg.Connection, req: Request, msg: AttachmentOffered) -> None:
     b = msg.body
     uploader = b.uploaded_by_bureau or msg.sender
-    if uploader != msg.sender and msg.sender not in req["transferred_from"]:
+    if uploader != msg.sender and msg.sender not in req.transferred_from:
         raise Refused(ErrorCode.FORBIDDEN, "only a former recipient forwards others' files")
-    if (b.purpose == "request") != (uploader == req["requester"]):
+    if (b.purpose == "request") != (uploader == req.requester):
         raise Refused(ErrorCode.FORBIDDEN, "request evidence comes from the requester,"
                                            " reply evidence from a recipient")
     new = store.NewAttachment(

@@ -114,15 +114,3 @@ async def settle(conn: asyncpg.Connection, attachment_id: uuid.UUID, at: dt.date
         " completed_at = CASE WHEN $2::text IS NULL THEN $3::timestamptz END WHERE id = $1",
         attachment_id, failed_reason, at,
     )
-
-
-async def audit(
-    conn: asyncpg.Connection, *, investigator: uuid.UUID, bureau: str, action: str,
-    request_id: uuid.UUID, attachment_id: uuid.UUID | None, correlation_id: str,
-) -> None:
-    """An ``audit_log`` entry (as ``requests.audit``) naming the file concerned."""
-    await conn.execute(
-        "INSERT INTO audit_log (investigator_id, bureau, action, request_id, attachment_id,"
-        " correlation_id) VALUES ($1, $2, $3, $4, $5, $6)",
-        investigator, bureau, action, request_id, attachment_id, correlation_id,
-    )

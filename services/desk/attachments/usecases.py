@@ -19,12 +19,14 @@ import structlog
 from protocol.errors import ErrorCode
 from protocol.v1.files import chunk_count
 from services.common import outbox
-from services.desk import recording
+from services.desk.access import visible
 from services.desk.attachments import limits, outgoing, store
+from services.desk.context import Desk
 from services.desk.domain.errors import Refused
-from services.desk.domain.lifecycle import TERMINAL, Party, State
+from services.desk.domain.lifecycle import TERMINAL, Party
+from services.desk.domain.request import Request
+from services.desk.store import audit
 from services.desk.store.investigators import Investigator
-from services.desk.usecases import Desk, visible
 
 log = structlog.get_logger()
 
@@ -36,14 +38,14 @@ class Upload:
     claimed_sha256: bytes | None = None
 
 
-def uploader_party(req: asyncpg.Record, who: Investigator) -> Party:
+def uploader_party(req: Request, who: Investigator) -> Party:
     """The caller's side of the request, if it may add files now; else Refused."""
-    party = recording.party_of(req, who.bureau)
+    party = req.party_of(who.bureau)
     if party is None:
         raise Refused(ErrorCode.FORBIDDEN, "only the requester and the recipient add files")
-    if State(req["state"]) in TERMINAL:
+    if req.state in TERMINAL:
         raise Refused(ErrorCode.ILLEGAL_TRANSITION,
-                      f"the request is {req['state']}: no more files may be added")
+                      f"the request is {req.state}: no more files may be added")
     return party
 
 
@@ -80,10 +82,8 @@ class Files:
             )
             await store.insert(conn, new, completed_at=now)
             await store.add_chunks(conn, new.id, parts)
-            await store.audit(conn, investigator=who.id, bureau=who.bureau,
-                              action="upload_attachment", request_id=request_id,
-                              attachment_id=new.id, correlation_id=cid)
-            other = req["recipient"] if party is Party.REQUESTER else req["requester"]
+            await audit.record(conn, who, "upload_attachment", request_id, cid, new.id)
+            other = req.counterpart(who.bureau)
             if not self.desk.hosts(other):  # on this desk the file is there already
                 await outbox.enqueue(conn, outgoing.offered(new, cid, other))
                 for message in outgoing.chunks(new, parts, cid, other):
@@ -94,9 +94,7 @@ class Files:
                    cid: str) -> list[asyncpg.Record]:
         async with self.desk.pool.acquire() as conn, conn.transaction():
             await visible(conn, who, request_id)
-            await store.audit(conn, investigator=who.id, bureau=who.bureau,
-                              action="list_attachments", request_id=request_id,
-                              attachment_id=None, correlation_id=cid)
+            await audit.record(conn, who, "list_attachments", request_id, cid)
             return await store.of_request(conn, request_id)
 
     async def download(self, who: Investigator, request_id: uuid.UUID,
@@ -110,9 +108,7 @@ class Files:
             parts = await store.read_chunks(conn, attachment_id, att["chunks"])
             refusal = _refusal(att, parts)
             action = "download_attachment" + ("_refused" if refusal else "")
-            await store.audit(conn, investigator=who.id, bureau=who.bureau, action=action,
-                              request_id=request_id, attachment_id=attachment_id,
-                              correlation_id=cid)
+            await audit.record(conn, who, action, request_id, cid, attachment_id)
         if refusal is not None:
             raise refusal
         return att, parts

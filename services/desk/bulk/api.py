@@ -14,8 +14,8 @@ from aiohttp import web
 
 from protocol.errors import ErrorCode
 from services.common.http import ApiError, correlation_id, json_ok
-from services.desk import api as desk_api
-from services.desk.bulk import parse, service, sheets, views
+from services.desk.bulk import parse, sheets, usecases, views
+from services.desk.web import DESK, caller, path_id
 
 MAX_UPLOAD_BYTES: Final = 8 * 1024 * 1024
 UPLOAD_TYPES: Final = (sheets.CSV, sheets.XLSX, sheets.JSON)
@@ -53,10 +53,10 @@ async def parsed(request: web.Request, parser: Callable[[bytes, str], P]) -> P:
 
 
 async def add_items(request: web.Request) -> web.Response:
-    who = await desk_api.caller(request)
-    rid = desk_api.request_id(request)
+    who = await caller(request)
+    rid = path_id(request)
     items = await parsed(request, parse.parse_items)
-    added = await service.add_items(request.app[desk_api.DESK], who, rid, items,
+    added = await usecases.add_items(request.app[DESK], who, rid, items,
                                     correlation_id(request))
     numbers = {"first_idx": added.first_idx, "last_idx": added.first_idx + added.accepted - 1}
     return json_ok({"accepted": added.accepted, **(numbers if added.accepted else {}),
@@ -64,10 +64,10 @@ async def add_items(request: web.Request) -> web.Response:
 
 
 async def answer_items(request: web.Request) -> web.Response:
-    who = await desk_api.caller(request)
-    rid = desk_api.request_id(request)
+    who = await caller(request)
+    rid = path_id(request)
     answers = await parsed(request, parse.parse_answers)
-    outcome = await service.answer_items(request.app[desk_api.DESK], who, rid, answers,
+    outcome = await usecases.answer_items(request.app[DESK], who, rid, answers,
                                          correlation_id(request))
     return json_ok({"answered": outcome.answered, "unchanged": outcome.unchanged,
                     "pending": outcome.pending, **views.rejected_view(outcome.rejected)})
@@ -91,11 +91,11 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
 
 
 async def list_items(request: web.Request) -> web.Response:
-    who = await desk_api.caller(request)
-    rid = desk_api.request_id(request)
+    who = await caller(request)
+    rid = path_id(request)
     limit = _int(request, "limit", 100, 1, 1000)
     after = _int(request, "cursor", 0, 0, 10_000)
-    rows, counts = await service.items(request.app[desk_api.DESK], who, rid,
+    rows, counts = await usecases.items(request.app[DESK], who, rid,
                                        status=_status(request), after=after, limit=limit,
                                        cid=correlation_id(request))
     return json_ok({"counts": counts, "items": [views.item_view(r) for r in rows],
@@ -103,12 +103,12 @@ async def list_items(request: web.Request) -> web.Response:
 
 
 async def download_sheet(request: web.Request) -> web.Response:
-    who = await desk_api.caller(request)
-    rid = desk_api.request_id(request)
+    who = await caller(request)
+    rid = path_id(request)
     fmt = request.query.get("format", "xlsx")
     if fmt not in SHEET_TYPES:
         raise ApiError(400, ErrorCode.BAD_QUERY, "format must be xlsx or csv")
-    rows, _ = await service.items(request.app[desk_api.DESK], who, rid, status=_status(request),
+    rows, _ = await usecases.items(request.app[DESK], who, rid, status=_status(request),
                                   cid=correlation_id(request), action="download_items")
     body = await asyncio.to_thread(views.render, rows, fmt)
     response = web.Response(body=body, content_type=SHEET_TYPES[fmt])

@@ -70,6 +70,10 @@ OPEN = frozenset({S.DELIVERED, S.ACCEPTED, S.INFO_REQUESTED, S.PARTIALLY_REPLIED
 RUNNING = frozenset({S.DELIVERED, S.ACCEPTED, S.PARTIALLY_REPLIED})
 """Open with the deadline clock running (it stops while information is awaited)."""
 TERMINAL = frozenset({S.CLOSED, S.REJECTED, S.WITHDRAWN, S.UNDELIVERABLE})
+ANSWERED = frozenset({S.REPLIED, S.CLOSED})
+"""Finally answered: a completed check."""
+ENDED = TERMINAL - ANSWERED
+"""Ended without an answer."""
 
 TABLE: dict[tuple[State | None, Transition], State] = {
     (None, T.SUBMIT): S.CREATED,

@@ -1,16 +1,19 @@
-"""Requests, their timelines, parked out-of-order events, and the access audit log."""
+"""Requests, their timelines and parked out-of-order events, in plain SQL.
+
+Rows come back as the typed ``Request`` of the domain; a change is written as the
+difference between the request before and after it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from services.desk.domain.lifecycle import State
-from services.desk.domain.workflow import Snapshot
+from services.desk.domain.lifecycle import RUNNING, State
+from services.desk.domain.request import Request
 
 FIELDS = (
     "id, requester, recipient, kind, content, state, reply, correlation_id, created_at,"
@@ -20,87 +23,68 @@ FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class NewRequest:
-    id: uuid.UUID
-    requester: str
-    recipient: str
-    kind: str
-    content: dict[str, Any]
-    merchant_name: str
-    credit_code: str | None
-    due_date: dt.date
-    state: str
-    correlation_id: str
-    created_at: dt.datetime
-    created_by: str
-    idempotency_key: str | None
-    content_sha256: bytes | None
-    due_provisional: bool = False
-    group_id: uuid.UUID | None = None
-    transferred_from: tuple[str, ...] = ()
-    last_seq: int = 0
+def from_row(row: asyncpg.Record) -> Request:
+    values = dict(row)
+    values["state"] = State(values["state"])
+    values["transferred_from"] = tuple(values["transferred_from"])
+    return Request(**values)
 
 
-async def insert(conn: asyncpg.Connection, r: NewRequest) -> bool:
+async def insert(
+    conn: asyncpg.Connection, r: Request, idempotency_key: str | None = None
+) -> Request | None:
     """Insert unless the id, or the requester's idempotency key, is already taken."""
-    inserted = await conn.fetchval(
+    subject = r.content["subject"]
+    row = await conn.fetchrow(
         "INSERT INTO request (id, requester, recipient, kind, content, merchant_name,"
         " credit_code, due_date, state, correlation_id, created_at, created_by, updated_at,"
         " idempotency_key, content_sha256, due_provisional, group_id, transferred_from,"
         " last_seq)"
         " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$11,$13,$14,$15,$16,$17,$18)"
-        " ON CONFLICT DO NOTHING RETURNING true",
-        r.id, r.requester, r.recipient, r.kind, r.content, r.merchant_name, r.credit_code,
-        r.due_date, r.state, r.correlation_id, r.created_at, r.created_by,
-        r.idempotency_key, r.content_sha256, r.due_provisional, r.group_id,
+        f" ON CONFLICT DO NOTHING RETURNING {FIELDS}",
+        r.id, r.requester, r.recipient, r.kind, r.content, subject["merchant_name"],
+        subject.get("credit_code"), r.due_date, r.state, r.correlation_id, r.created_at,
+        r.created_by, idempotency_key, r.content_sha256, r.due_provisional, r.group_id,
         list(r.transferred_from), r.last_seq,
     )
-    return bool(inserted)
+    return from_row(row) if row is not None else None
 
 
 async def by_idempotency_key(
     conn: asyncpg.Connection, requester: str, key: str
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+) -> Request | None:
+    row = await conn.fetchrow(
         f"SELECT {FIELDS} FROM request WHERE requester = $1 AND idempotency_key = $2",
         requester, key,
     )
+    return from_row(row) if row is not None else None
 
 
 async def get(
     conn: asyncpg.Connection, request_id: uuid.UUID, *, lock: bool = False
-) -> asyncpg.Record | None:
+) -> Request | None:
     suffix = " FOR UPDATE" if lock else ""
-    return await conn.fetchrow(f"SELECT {FIELDS} FROM request WHERE id = $1{suffix}", request_id)
+    row = await conn.fetchrow(f"SELECT {FIELDS} FROM request WHERE id = $1{suffix}", request_id)
+    return from_row(row) if row is not None else None
 
 
 async def save(
-    conn: asyncpg.Connection, request_id: uuid.UUID, after: Snapshot, at: dt.datetime,
-    *, last_seq: int | None = None, reminded: bool = False, escalated: bool = False,
+    conn: asyncpg.Connection, after: Request, at: dt.datetime, *,
+    reminded: bool = False, escalated: bool = False,
 ) -> None:
-    """Write a request's facts after a change (see ``workflow.Snapshot``)."""
+    """Write a request's facts after a change."""
     await conn.execute(
         "UPDATE request SET state = $2, recipient = $3, due_date = $4, pending_due_date = $5,"
         " clock_stopped_on = $6, transferred_from = $7, reply = $8, rating = $9,"
-        " updated_at = greatest(updated_at, $10), last_seq = coalesce($11, last_seq),"
+        " updated_at = greatest(updated_at, $10), last_seq = $11,"
         " reminders = reminders + CASE WHEN $12::boolean THEN 1 ELSE 0 END,"
         " last_reminded_at = CASE WHEN $12::boolean THEN $10 ELSE last_reminded_at END,"
         " escalated_at = CASE WHEN $13::boolean THEN coalesce(escalated_at, $10)"
         " ELSE escalated_at END"
         " WHERE id = $1",
-        request_id, after.state, after.recipient, after.due_date, after.pending_due_date,
+        after.id, after.state, after.recipient, after.due_date, after.pending_due_date,
         after.clock_stopped_on, list(after.transferred_from), after.reply, after.rating, at,
-        last_seq, reminded, escalated,
-    )
-
-
-def snapshot_of(req: asyncpg.Record) -> Snapshot:
-    return Snapshot(
-        state=State(req["state"]), recipient=req["recipient"], due_date=req["due_date"],
-        pending_due_date=req["pending_due_date"], clock_stopped_on=req["clock_stopped_on"],
-        transferred_from=tuple(req["transferred_from"]), reply=req["reply"],
-        rating=req["rating"],
+        after.last_seq, reminded, escalated,
     )
 
 
@@ -120,6 +104,13 @@ async def add_event(
 
 async def has_event(conn: asyncpg.Connection, event_id: uuid.UUID) -> bool:
     return bool(await conn.fetchval("SELECT true FROM request_event WHERE event_id = $1", event_id))
+
+
+async def has_event_of_type(conn: asyncpg.Connection, request_id: uuid.UUID, type: str) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT true FROM request_event WHERE request_id = $1 AND type = $2 LIMIT 1",
+        request_id, type,
+    ))
 
 
 async def timeline(conn: asyncpg.Connection, request_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -145,16 +136,6 @@ async def unpark(conn: asyncpg.Connection, request_id: uuid.UUID, seq: int) -> b
     return payload
 
 
-async def audit(
-    conn: asyncpg.Connection, *, investigator: uuid.UUID, bureau: str, action: str,
-    request_id: uuid.UUID | None, correlation_id: str,
-) -> None:
-    await conn.execute(
-        "INSERT INTO audit_log (investigator_id, bureau, action, request_id, correlation_id)"
-        " VALUES ($1, $2, $3, $4, $5)", investigator, bureau, action, request_id, correlation_id,
-    )
-
-
 async def escalate(
     conn: asyncpg.Connection, request_id: uuid.UUID, province: str, at: dt.datetime
 ) -> None:
@@ -164,13 +145,11 @@ async def escalate(
     )
 
 
-async def escalations(
-    conn: asyncpg.Connection, province: str, limit: int
-) -> list[asyncpg.Record]:
-    return list(await conn.fetch(
+async def escalations(conn: asyncpg.Connection, province: str, limit: int) -> list[Request]:
+    rows = await conn.fetch(
         f"SELECT {', '.join('r.' + f.strip() for f in FIELDS.split(','))}"
         " FROM escalation e JOIN request r ON r.id = e.request_id"
-        " WHERE e.province = $1 AND e.resolved_at IS NULL"
-        " AND r.state IN ('delivered', 'accepted', 'partially_replied')"
-        " ORDER BY e.escalated_at LIMIT $2", province, limit,
-    ))
+        " WHERE e.province = $1 AND e.resolved_at IS NULL AND r.state = ANY($3)"
+        " ORDER BY e.escalated_at LIMIT $2", province, limit, list(RUNNING),
+    )
+    return [from_row(r) for r in rows]

@@ -13,6 +13,7 @@ import asyncpg
 from protocol.errors import ErrorCode
 from protocol.v1.registry import BureauRecord
 from services.desk.domain.errors import Refused
+from services.desk.domain.request import Request
 from services.desk.domain.workflow import is_overdue
 
 
@@ -22,37 +23,37 @@ def bureau_ref(code: str, names: Mapping[str, BureauRecord]) -> dict[str, str]:
 
 
 def request_view(
-    req: asyncpg.Record,
+    req: Request,
     names: Mapping[str, BureauRecord],
     timeline: list[asyncpg.Record] | None = None,
     today: dt.date | None = None,
 ) -> dict[str, Any]:
     """A request as JSON; ``today`` (China time) decides whether it is overdue."""
-    due: dt.date = req["due_date"]
+    due: dt.date = req.due_date
     view: dict[str, Any] = {
-        "id": str(req["id"]),
-        "state": req["state"],
-        "kind": req["kind"],
-        "requester": bureau_ref(req["requester"], names),
-        "recipient": bureau_ref(req["recipient"], names),
-        "subject": req["content"]["subject"],
-        "questions": req["content"]["questions"],
-        "handling": req["content"].get("handling", []),
+        "id": str(req.id),
+        "state": req.state,
+        "kind": req.kind,
+        "requester": bureau_ref(req.requester, names),
+        "recipient": bureau_ref(req.recipient, names),
+        "subject": req.content["subject"],
+        "questions": req.content["questions"],
+        "handling": req.content.get("handling", []),
         "due_date": due.isoformat(),
-        "due_date_provisional": req["due_provisional"],
-        "proposed_due_date": _iso(req["pending_due_date"]),
-        "overdue": today is not None and is_overdue(req["state"], due, today),
-        "reminders": req["reminders"],
-        "last_reminded_at": _iso(req["last_reminded_at"]),
-        "escalated_at": _iso(req["escalated_at"]),
-        "transferred_from": [bureau_ref(c, names) for c in req["transferred_from"]],
-        "rating": req["rating"],
-        "group_id": str(req["group_id"]) if req["group_id"] else None,
-        "reply": req["reply"],
-        "created_at": req["created_at"].isoformat(),
-        "created_by": req["created_by"],
-        "updated_at": req["updated_at"].isoformat(),
-        "correlation_id": req["correlation_id"],
+        "due_date_provisional": req.due_provisional,
+        "proposed_due_date": _iso(req.pending_due_date),
+        "overdue": today is not None and is_overdue(req.state, due, today),
+        "reminders": req.reminders,
+        "last_reminded_at": _iso(req.last_reminded_at),
+        "escalated_at": _iso(req.escalated_at),
+        "transferred_from": [bureau_ref(c, names) for c in req.transferred_from],
+        "rating": req.rating,
+        "group_id": str(req.group_id) if req.group_id else None,
+        "reply": req.reply,
+        "created_at": req.created_at.isoformat(),
+        "created_by": req.created_by,
+        "updated_at": req.updated_at.isoformat(),
+        "correlation_id": req.correlation_id,
     }
     if timeline is not None:
         view["timeline"] = [
@@ -74,8 +75,8 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def encode_cursor(req: asyncpg.Record) -> str:
-    raw = f"{req['created_at'].isoformat()}|{req['id']}".encode()
+def encode_cursor(req: Request) -> str:
+    raw = f"{req.created_at.isoformat()}|{req.id}".encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 

@@ -12,9 +12,9 @@ from protocol.errors import ErrorCode
 from protocol.v1.content import RequestKind
 from protocol.v1.types import BureauCode, CreditCode, ProvinceCode
 from services.common.http import ApiError, validation_details
-from services.desk import views
 from services.desk.domain.lifecycle import State
-from services.desk.store.search import Filters
+from services.desk.requests import views
+from services.desk.requests.search import Filters
 
 
 class ListQuery(BaseModel):

@@ -19,13 +19,14 @@ from protocol.errors import ErrorCode
 from protocol.v1.content import RequestContent
 from protocol.v1.registry import AgreementStatus, BureauRecord
 from protocol.v1.types import BureauCode, ProvinceCode
-from services.desk.domain import jurisdiction, lifecycle
+from services.desk.context import Desk
+from services.desk.domain import jurisdiction
 from services.desk.domain.errors import Refused
-from services.desk.domain.lifecycle import Transition
+from services.desk.domain.lifecycle import ANSWERED, ENDED
 from services.desk.domain.workflow import is_overdue
-from services.desk.store import requests
+from services.desk.requests.usecases import deadline, new_request, submit
+from services.desk.store import audit
 from services.desk.store.investigators import Investigator
-from services.desk.usecases import Desk
 
 MAX_RECIPIENTS = 1000
 
@@ -63,9 +64,10 @@ async def create_group(
 ) -> tuple[uuid.UUID, bool]:
     """Store the group and a child request per recipient; (group id, replayed)."""
     now = desk.clock()
-    deadline = desk.deadline(cmd, now)
+    due = deadline(desk, cmd, now)
     digest = hashlib.sha256(cmd.model_dump_json().encode()).digest()
-    content = RequestContent.model_validate(cmd.model_dump(exclude={"recipients", "province"}))
+    content = RequestContent.model_construct(  # validated already, as part of ``cmd``
+        **{name: getattr(cmd, name) for name in RequestContent.model_fields})
     async with desk.pool.acquire() as conn, conn.transaction():
         bureaus = await desk.registry.current(conn)
         jurisdiction.require_partner(bureaus, who.bureau)
@@ -83,17 +85,8 @@ async def create_group(
             {"recipients": codes}, now, who.name, key, digest,
         )
         for code in codes:
-            await desk.insert(conn, requests.NewRequest(
-                id=uuid.uuid4(), requester=who.bureau, recipient=code, kind=cmd.kind,
-                content=content.model_dump(mode="json"), merchant_name=cmd.subject.merchant_name,
-                credit_code=cmd.subject.credit_code, due_date=deadline.due,
-                due_provisional=deadline.provisional,
-                state=lifecycle.apply(None, Transition.SUBMIT), correlation_id=cid,
-                created_at=now, created_by=who.name, idempotency_key=None, content_sha256=None,
-                group_id=group_id,
-            ))
-        await requests.audit(conn, investigator=who.id, bureau=who.bureau,
-                             action="create_group", request_id=None, correlation_id=cid)
+            await submit(conn, new_request(who, code, content, due, cid, now, group_id=group_id))
+        await audit.record(conn, who, "create_group", None, cid)
         return group_id, False
 
 
@@ -116,8 +109,8 @@ async def summary(desk: Desk, who: Investigator, group_id: uuid.UUID) -> dict[st
         )
     today = desk.today()
     by_state = Counter(c["state"] for c in children)
-    answered = by_state["replied"] + by_state["closed"]
-    ended = by_state["rejected"] + by_state["withdrawn"] + by_state["undeliverable"]
+    answered = sum(by_state[s] for s in ANSWERED)
+    ended = sum(by_state[s] for s in ENDED)
     overdue = [c for c in children if is_overdue(c["state"], c["due_date"], today)]
     return {
         "id": str(group_id), "kind": group["kind"], "created_at": group["created_at"].isoformat(),

@@ -16,14 +16,15 @@ import asyncpg
 from protocol.errors import ErrorCode
 from protocol.v1.bulk import MAX_ITEMS, AnyItem, ItemAnswer
 from services.common import outbox
-from services.desk import recording
+from services.desk import access
 from services.desk.bulk import outgoing, parse, store
 from services.desk.bulk.parse import Parsed, Rejected
+from services.desk.context import Desk
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import TERMINAL, Party, State
-from services.desk.store import requests
+from services.desk.domain.request import Request
+from services.desk.store import audit
 from services.desk.store.investigators import Investigator
-from services.desk.usecases import Desk, visible
 
 CLOSED_TO_ITEMS = TERMINAL | {State.REPLIED, State.TRANSFERRED}
 """A request in these states takes no more items."""
@@ -51,18 +52,18 @@ async def add_items(
     desk: Desk, who: Investigator, request_id: uuid.UUID, parsed: Parsed[AnyItem], cid: str
 ) -> Added:
     async with desk.pool.acquire() as conn, conn.transaction():
-        req = await _party(conn, who, request_id, Party.REQUESTER, "add items to")
-        if State(req["state"]) in CLOSED_TO_ITEMS:
+        req = await access.as_party(conn, who, request_id, Party.REQUESTER, "add items to")
+        if req.state in CLOSED_TO_ITEMS:
             raise Refused(ErrorCode.ILLEGAL_TRANSITION,
-                          f"cannot add items to a request that is {req['state']}")
+                          f"cannot add items to a request that is {req.state}")
         known = await store.keys(conn, request_id)
         admitted = parse.admit(parsed, known, MAX_ITEMS - len(known))
         first, items = len(known) + 1, [item for _, item in admitted.good]
         await store.insert(conn, request_id, first, items, desk.clock())
-        if items and not desk.hosts(req["recipient"]):
+        if items and not desk.hosts(req.recipient):
             for message in outgoing.item_batches(req, first, items):
                 await outbox.enqueue(conn, message)
-        await _audit(conn, who, "add_items", request_id, cid)
+        await audit.record(conn, who, "add_items", request_id, cid)
         return Added(len(items), first, len(known) + len(items), admitted.rejected)
 
 
@@ -70,22 +71,22 @@ async def answer_items(
     desk: Desk, who: Investigator, request_id: uuid.UUID, parsed: Parsed[ItemAnswer], cid: str
 ) -> Answered:
     async with desk.pool.acquire() as conn, conn.transaction():
-        req = await _party(conn, who, request_id, Party.RECIPIENT, "answer items of")
-        if State(req["state"]) not in ANSWERABLE:
-            hint = "; accept it first" if req["state"] == State.DELIVERED else ""
+        req = await access.as_party(conn, who, request_id, Party.RECIPIENT, "answer items of")
+        if req.state not in ANSWERABLE:
+            hint = "; accept it first" if req.state is State.DELIVERED else ""
             raise Refused(ErrorCode.ILLEGAL_TRANSITION,
-                          f"cannot answer items of a request that is {req['state']}{hint}")
+                          f"cannot answer items of a request that is {req.state}{hint}")
         current = await store.answers(conn, request_id)
         outcome = parse.sort_answers(parsed, current)
         at = desk.clock()
         newly = set(await store.answer(conn, request_id, outcome.new, at, who.name))
         if newly:
             await outbox.enqueue(conn, outgoing.items_answered(req, len(newly), at))
-            if not desk.hosts(req["requester"]):
+            if not desk.hosts(req.requester):
                 given = [a for a in outcome.new if a.idx in newly]
                 for message in outgoing.answer_batches(req, given, at, who.name):
                     await outbox.enqueue(conn, message)
-        await _audit(conn, who, "answer_items", request_id, cid)
+        await audit.record(conn, who, "answer_items", request_id, cid)
         pending = sum(1 for a in current.values() if a is None) - len(newly)
         return Answered(len(newly), outcome.unchanged, pending, outcome.rejected)
 
@@ -96,24 +97,14 @@ async def items(
 ) -> tuple[list[asyncpg.Record], dict[str, int]]:
     """A page of items in number order, and the counts per status; the access is audited."""
     async with desk.pool.acquire() as conn, conn.transaction():
-        await _party(conn, who, request_id, None, "see items of")
+        await access.visible(conn, who, request_id)
         rows = await store.page(conn, request_id, status=status, after=after, limit=limit)
-        await _audit(conn, who, action, request_id, cid)
+        await audit.record(conn, who, action, request_id, cid)
         return rows, await store.counts(conn, request_id)
 
 
-async def _party(
-    conn: asyncpg.Connection, who: Investigator, request_id: uuid.UUID,
-    party: Party | None, doing: str,
-) -> asyncpg.Record:
-    """The request, locked when it is to change; refused to those who may not do this."""
-    req = await visible(conn, who, request_id, lock=party is not None)
-    if party is not None and recording.party_of(req, who.bureau) is not party:
-        raise Refused(ErrorCode.FORBIDDEN, f"only the {party} bureau may {doing} this request")
-    return req
-
-
-async def _audit(conn: asyncpg.Connection, who: Investigator, action: str,
-                 request_id: uuid.UUID, cid: str) -> None:
-    await requests.audit(conn, investigator=who.id, bureau=who.bureau, action=action,
-                         request_id=request_id, correlation_id=cid)
+async def refuse_transfer_with_items(conn: asyncpg.Connection, req: Request, to: str) -> None:
+    """Transfer guard: items stay with the desk that holds them, so such a request stays."""
+    if await store.has_items(conn, req.id):
+        raise Refused(ErrorCode.ILLEGAL_TRANSITION,
+                      "a request with bulk items cannot be transferred")

@@ -19,12 +19,12 @@ import structlog
 
 from protocol.v1 import events
 from services.common import outbox
-from services.desk import outgoing, recording
 from services.desk.domain import calendar
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import RUNNING, Transition
+from services.desk.domain.request import Step
 from services.desk.domain.workflow import china_date
-from services.desk.recording import Step
+from services.desk.requests import apply, outgoing
 from services.desk.store import requests
 
 log = structlog.get_logger()
@@ -59,7 +59,7 @@ class DeadlineWatch:
             rows = await conn.fetch(
                 "SELECT id, due_date FROM request WHERE state = ANY($1)"
                 " AND left(requester, 2) = ANY($2) AND due_date <= $3",
-                [s.value for s in RUNNING], self.provinces, horizon,
+                list(RUNNING), self.provinces, horizon,
             )
         fired = 0
         for row in rows:
@@ -77,14 +77,14 @@ class DeadlineWatch:
             if req is None:
                 return 0
             change: events.Change = (
-                events.Escalated(province=req["recipient"][:2]) if rule == "escalate"
+                events.Escalated(province=req.recipient[:2]) if rule == "escalate"
                 else events.Reminded(rule=events.ReminderRule(rule))
             )
             transition = Transition.ESCALATE if rule == "escalate" else Transition.REMIND
-            step = Step(transition, req["requester"], ACTOR, self.clock(), change=change)
+            step = Step(transition, req.requester, ACTOR, self.clock(), change=change)
             try:
-                if self.hosts(req["recipient"]):
-                    await recording.originate(conn, req, step)
+                if self.hosts(req.recipient):
+                    await apply.originate(conn, req, step)
                 else:
                     await outbox.enqueue(conn, outgoing.command(req, step))
             except Refused as exc:  # the request moved on meanwhile; the claim stays

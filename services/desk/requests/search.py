@@ -15,8 +15,9 @@ from typing import Any
 import asyncpg
 
 from services.desk.domain.lifecycle import RUNNING
+from services.desk.domain.request import Request
 from services.desk.domain.workflow import CHINA
-from services.desk.store.requests import FIELDS
+from services.desk.store.requests import FIELDS, from_row
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def compile_query(
         if value is not None:
             add(clause, value)
     if f.overdue_on is not None:
-        add("state = ANY(?)", [s.value for s in RUNNING])
+        add("state = ANY(?)", list(RUNNING))
         add("due_date < ?", f.overdue_on)
     if after is not None:
         add("(created_at, id) < (?", after[0])
@@ -89,6 +90,6 @@ def _start_of(day: dt.date | None) -> dt.datetime | None:
 async def search(
     conn: asyncpg.Connection, f: Filters, limit: int,
     after: tuple[dt.datetime, uuid.UUID] | None,
-) -> list[asyncpg.Record]:
+) -> list[Request]:
     sql, args = compile_query(f, limit, after)
-    return list(await conn.fetch(sql, *args))
+    return [from_row(r) for r in await conn.fetch(sql, *args)]

@@ -1,0 +1,44 @@
+"""What every use case of the desk works with: its database, clock, registry and rules.
+
+Built once by the app factory; the features take it instead of reaching for globals.
+Hooks let one feature take part in another's transaction without either importing the
+other: the evidence files follow a transfer, bulk items forbid one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from protocol.v1.registry import BureauRecord
+from services.desk.domain.request import Request
+from services.desk.domain.workflow import china_date
+from services.desk.registry import RegistryCache
+
+Clock = Callable[[], dt.datetime]
+TransferHook = Callable[[asyncpg.Connection, Request, str], Awaitable[object]]
+"""Called in the transaction of a transfer, with the request as it was and the new
+recipient; ``before_transfer`` hooks may refuse it, ``after_transfer`` hooks follow it."""
+
+
+@dataclass
+class Desk:
+    pool: asyncpg.Pool
+    clock: Clock
+    registry: RegistryCache
+    limits: dict[str, int]
+    hosts: Callable[[str], bool]
+    """Whether a bureau's requests are kept by this desk (it hosts the bureau's province)."""
+    before_transfer: list[TransferHook] = field(default_factory=list)
+    after_transfer: list[TransferHook] = field(default_factory=list)
+
+    def today(self) -> dt.date:
+        """Today in China, where deadlines are counted."""
+        return china_date(self.clock())
+
+    async def names(self) -> dict[str, BureauRecord]:
+        async with self.pool.acquire() as conn:
+            return await self.registry.current(conn)

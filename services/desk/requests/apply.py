@@ -1,0 +1,53 @@
+"""Applying a change of a request: its outcome, its timeline entry, the messages it causes.
+
+All of it happens in the caller's transaction, so the state, the timeline entry and
+the outbox messages commit together or not at all. After delivery, one desk decides
+every change of a request: the desk hosting its recipient (``originate``). It numbers
+each decided change and sends it to the requester's desk, which takes the outcome it
+reports (``absorb``) in that order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import asyncpg
+
+from protocol.v1 import events
+from services.common import outbox
+from services.desk.domain.lifecycle import Transition
+from services.desk.domain.request import UNNUMBERED, Request, Step
+from services.desk.requests import outgoing
+from services.desk.store import requests
+
+
+async def record(conn: asyncpg.Connection, before: Request, after: Request, step: Step) -> None:
+    """Store ``after`` (the request once ``step`` is made) and the step's timeline entry."""
+    if step.seq is not None:
+        after = dataclasses.replace(after, last_seq=step.seq)
+    await requests.save(conn, after, step.at, reminded=step.transition is Transition.REMIND,
+                        escalated=step.transition is Transition.ESCALATE)
+    data = step.change.model_dump(mode="json", exclude={"event"}) if step.change else None
+    if after.due_date != before.due_date:  # a clock stop, an agreed date, a transfer
+        data = (data or {}) | {"due_date": {"from": before.due_date.isoformat(),
+                                            "to": after.due_date.isoformat()}}
+    await requests.add_event(
+        conn, event_id=step.event_id, request_id=before.id, seq=step.seq,
+        type=step.event_type, bureau=step.bureau, actor=step.actor, at=step.at, data=data,
+    )
+
+
+async def originate(conn: asyncpg.Connection, req: Request, step: Step) -> Request:
+    """Decide ``step`` here, record it, and tell the hub and the requester's desk."""
+    if step.transition not in UNNUMBERED and step.seq is None:
+        step = dataclasses.replace(step, seq=req.last_seq + 1)
+    after = req.decide(step)
+    await record(conn, req, after, step)
+    if step.transition is Transition.ESCALATE:  # into the recipient region's queue, here
+        await requests.escalate(conn, req.id, after.recipient[:2], step.at)
+    await outbox.enqueue(conn, outgoing.recorded(req, step, after))
+    if step.seq is not None:
+        await outbox.enqueue(conn, outgoing.event(req, step, after))
+    if isinstance(step.change, events.Transferred):
+        await outbox.enqueue(conn, outgoing.handed_on(req, step, after))
+    return after
