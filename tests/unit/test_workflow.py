@@ -21,7 +21,7 @@ D = dt.date
 T0 = dt.datetime(2026, 9, 1, 9, tzinfo=CHINA)
 
 
-def Snapshot(state: State, recipient: str, due: dt.date, **more: Any) -> Request:  # noqa: N802
+def request_in(state: State, recipient: str, due: dt.date, **more: Any) -> Request:
     """A request with just the facts a test is about."""
     return Request(id=uuid.uuid4(), requester="330110", recipient=recipient, kind="other",
                    content={}, state=state, due_date=due, correlation_id="c", created_at=T0,
@@ -37,7 +37,7 @@ def decide(before: Request, transition: Transition, change: events.Change | None
     return before.decide(step(transition, change, day))
 
 
-ACCEPTED = Snapshot(State.ACCEPTED, "510107", D(2026, 10, 13))
+ACCEPTED = request_in(State.ACCEPTED, "510107", D(2026, 10, 13))
 
 
 def test_clock_stops_while_information_is_awaited() -> None:
@@ -54,7 +54,7 @@ def test_clock_stops_while_information_is_awaited() -> None:
 
 
 def test_proposed_due_date_agreed_or_refused() -> None:
-    delivered = Snapshot(State.DELIVERED, "510107", D(2026, 10, 13))
+    delivered = request_in(State.DELIVERED, "510107", D(2026, 10, 13))
     proposed = decide(delivered, Transition.ACCEPT,
                       events.Accepted(proposed_due_date=D(2026, 10, 30)), D(2026, 10, 9))
     assert proposed.pending_due_date == D(2026, 10, 30) and proposed.due_date == D(2026, 10, 13)
@@ -85,7 +85,7 @@ def test_transfer_near_the_deadline_gives_the_minimum() -> None:
 def test_transfer_back_to_a_former_holder_is_refused() -> None:
     moved = decide(ACCEPTED, Transition.TRANSFER, events.Transferred(to="510104"),
                    D(2026, 9, 21))
-    again = Snapshot(State.DELIVERED, moved.recipient, moved.due_date,
+    again = request_in(State.DELIVERED, moved.recipient, moved.due_date,
                      transferred_from=moved.transferred_from)
     with pytest.raises(Refused):
         decide(again, Transition.TRANSFER, events.Transferred(to="510107"), D(2026, 9, 22))
@@ -93,7 +93,7 @@ def test_transfer_back_to_a_former_holder_is_refused() -> None:
 
 def test_the_requesters_desk_takes_the_deciding_desks_outcome() -> None:
     # Given a copy that saw no acceptance (its rules refuse a reply straight from delivered)
-    delivered = Snapshot(State.DELIVERED, "510107", D(2026, 10, 13))
+    delivered = request_in(State.DELIVERED, "510107", D(2026, 10, 13))
     reply = events.Replied(reply=ReplyContent(findings="已查明"))
     with pytest.raises(Refused):
         decide(delivered, Transition.REPLY, reply, D(2026, 10, 9))
