@@ -30,6 +30,7 @@ bench: venv infra
 
 schemas: venv
 	$(PY) -m protocol.schemas --write
+	$(PY) -m protocol.topology --write
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -38,6 +38,11 @@ def hub_key(source: str, message_type: str) -> str:
     return f"{VERSION}.hub.{scope}.{message_type}"
 
 
+def hub_binding() -> str:
+    """Binding pattern by which the hub takes every message addressed to it."""
+    return f"{VERSION}.hub.#"
+
+
 def registry_key() -> str:
     return f"{VERSION}.registry.published"
 

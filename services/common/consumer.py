@@ -60,21 +60,28 @@ class Consumer:
         *,
         concurrency: int = 32,
         observers: Sequence[Observer] = (),
+        backoff: Callable[[int], float] = backoff,
     ) -> None:
         self._pool, self._channel, self._queue = pool, channel, queue
         self._handler = handler
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: set[asyncio.Task[None] | None] = set()
         self._tag: str | None = None
         self._observers = tuple(observers)
+        self._backoff = backoff
 
     async def start(self) -> None:
         self._tag = await self._queue.consume(self._spawn, no_ack=False)
 
     async def stop(self) -> None:
-        """Stop taking deliveries and let the ones in hand finish."""
+        """Stop taking deliveries and let the ones in hand finish; a message waiting out
+        its back-off stays unacked, so the broker redelivers it when the channel closes."""
         if self._tag is not None:
             await self._queue.cancel(self._tag)
+        for task in self._waiting:
+            if task is not None:
+                task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -144,7 +151,12 @@ class Consumer:
             if outcome is Outcome.EARLY:
                 log.info("message early; will be redelivered", reason=reason,
                          delivery_count=count)
-            await asyncio.sleep(backoff(count))
+            waiting = asyncio.current_task()
+            self._waiting.add(waiting)
+            try:
+                await asyncio.sleep(self._backoff(count))
+            finally:
+                self._waiting.discard(waiting)
             await incoming.nack(requeue=True)
         else:
             await incoming.ack()

@@ -1,4 +1,4 @@
-"""RabbitMQ's management HTTP API: virtual hosts and the policies of topology.json."""
+"""RabbitMQ's management HTTP API: virtual hosts and the topology's policies."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import aiohttp
 import structlog
 from yarl import URL
 
-from services.common.topology import definition
+from protocol import topology
 
 log = structlog.get_logger()
 
@@ -57,7 +57,8 @@ class RabbitAdmin:
     async def apply_policies(self, vhost: str = "/") -> None:
         """Set every policy of the topology definition on ``vhost``."""
         v = quote(vhost, safe="")
-        for p in definition()["policies"]:
-            body = {k: p[k] for k in ("pattern", "definition", "priority", "apply-to")}
-            await self._put(f"policies/{v}/{quote(p['name'], safe='')}", body)
-            log.info("policy applied", policy=p["name"], vhost=vhost)
+        for p in topology.POLICIES:
+            body = {"pattern": p.pattern, "definition": p.definition, "priority": p.priority,
+                    "apply-to": p.apply_to}
+            await self._put(f"policies/{v}/{quote(p.name, safe='')}", body)
+            log.info("policy applied", policy=p.name, vhost=vhost)

@@ -10,7 +10,8 @@ from aiohttp import web
 from services.common.http import new_app
 from services.common.runtime import Runtime
 from services.hub import api
-from services.hub.inbound import HubInbound, publish_registry
+from services.hub.inbound import HubInbound
+from services.hub.outgoing import publish_registry
 
 Clock = Callable[[], dt.datetime]
 

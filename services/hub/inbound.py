@@ -14,18 +14,12 @@ from collections.abc import Callable
 import asyncpg
 import structlog
 
-from protocol import routing
 from protocol.errors import ErrorCode
-from protocol.v1 import (
-    AnyMessage,
-    RegistryPublished,
-    RegistryRequested,
-    RequestEventRecorded,
-    RequestUndeliverable,
-)
+from protocol.v1 import AnyMessage, RegistryRequested, RequestEventRecorded
 from services.common import outbox
 from services.common.handling import MessageRefused
 from services.hub import store
+from services.hub.outgoing import publish_registry, undeliverable
 
 log = structlog.get_logger()
 
@@ -51,29 +45,3 @@ class HubInbound:
             case _:
                 raise MessageRefused(ErrorCode.UNROUTABLE,
                                      f"no consumer for {message.type} to {message.recipient}")
-
-
-def undeliverable(message: AnyMessage) -> RequestUndeliverable:
-    request_id = getattr(message.body, "request_id", None)
-    return RequestUndeliverable(
-        correlation_id=message.correlation_id,
-        sender="hub",
-        recipient=message.sender,
-        body={
-            "request_id": request_id,
-            "original_message_id": message.message_id,
-            "original_type": message.type,
-            "reason": f"no desk serves bureau {message.recipient}",
-        },
-    )
-
-
-async def publish_registry(conn: asyncpg.Connection, correlation_id: str) -> None:
-    """Broadcast the whole registry to every desk (each keeps the newest version)."""
-    version, bureaus = await store.load_registry(conn)
-    if version == 0:
-        raise MessageRefused(ErrorCode.REGISTRY_NOT_READY, "the hub has no registry loaded")
-    await outbox.enqueue(conn, RegistryPublished(
-        correlation_id=correlation_id, sender="hub", recipient=routing.ALL_DESKS,
-        body={"version": version, "bureaus": bureaus},
-    ))

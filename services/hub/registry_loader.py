@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 
 from services.hub import store
-from services.hub.inbound import publish_registry
+from services.hub.outgoing import publish_registry
 from services.hub.registry_source import build_registry, load_agreements_csv
 
 

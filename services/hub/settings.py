@@ -12,7 +12,7 @@ class HubSettings(BaseSettings):
     database_url: str = "postgresql://postgres:postgres@127.0.0.1:5432/xiecha_hub"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     rabbit_admin_url: str = "http://guest:guest@127.0.0.1:15672"
-    """RabbitMQ management API, used to apply the policies of deploy/rabbitmq/topology.json."""
+    """RabbitMQ management API, used to apply the policies of protocol/topology.py."""
     http_host: str = "127.0.0.1"
     http_port: int = 8100
     agreements_csv: str = ""

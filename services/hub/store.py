@@ -12,10 +12,9 @@ import asyncpg
 
 from protocol.v1.messages import EventRecordedBody
 from protocol.v1.registry import BureauRecord
+from services.common import registry_rows
 
 CHINA = zoneinfo.ZoneInfo("Asia/Shanghai")
-_COLUMNS = ("code", "name", "province", "province_name", "level", "longitude", "latitude",
-            "status", "signed_on")
 
 
 def _digest(bureaus: Sequence[BureauRecord]) -> bytes:
@@ -33,11 +32,7 @@ async def replace_registry(
     if row is not None and row["digest"] == digest:
         return int(row["version"])
     version = (row["version"] if row else 0) + 1
-    await conn.execute("DELETE FROM bureau")
-    await conn.copy_records_to_table(
-        "bureau", records=[tuple(b.model_dump()[c] for c in _COLUMNS) for b in bureaus],
-        columns=_COLUMNS,
-    )
+    await registry_rows.write(conn, "bureau", bureaus)
     await conn.execute(
         "INSERT INTO registry_state (version, digest, updated_at) VALUES ($1, $2, $3)"
         " ON CONFLICT (singleton) DO UPDATE SET version = $1, digest = $2, updated_at = $3",
@@ -48,8 +43,7 @@ async def replace_registry(
 
 async def load_registry(conn: asyncpg.Connection) -> tuple[int, list[BureauRecord]]:
     version = await conn.fetchval("SELECT version FROM registry_state") or 0
-    rows = await conn.fetch(f"SELECT {', '.join(_COLUMNS)} FROM bureau ORDER BY code")
-    return int(version), [BureauRecord.model_validate(dict(r)) for r in rows]
+    return int(version), await registry_rows.read(conn, "bureau")
 
 
 def scopes(body: EventRecordedBody) -> list[str]:

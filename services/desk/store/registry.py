@@ -8,9 +8,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from protocol.v1.registry import BureauRecord
-
-_COLUMNS = ("code", "name", "province", "province_name", "level", "longitude", "latitude",
-            "status", "signed_on")
+from services.common import registry_rows
 
 
 async def version(conn: asyncpg.Connection) -> int:
@@ -18,8 +16,7 @@ async def version(conn: asyncpg.Connection) -> int:
 
 
 async def load(conn: asyncpg.Connection) -> tuple[int, dict[str, BureauRecord]]:
-    rows = await conn.fetch(f"SELECT {', '.join(_COLUMNS)} FROM partner")
-    bureaus = {r["code"]: BureauRecord.model_validate(dict(r)) for r in rows}
+    bureaus = {b.code: b for b in await registry_rows.read(conn, "partner")}
     return await version(conn), bureaus
 
 
@@ -30,12 +27,7 @@ async def replace(
     await conn.execute("LOCK TABLE registry_state IN EXCLUSIVE MODE")
     if new_version <= await version(conn):
         return False
-    await conn.execute("DELETE FROM partner")
-    await conn.copy_records_to_table(
-        "partner",
-        records=[tuple(b.model_dump()[c] for c in _COLUMNS) for b in bureaus],
-        columns=_COLUMNS,
-    )
+    await registry_rows.write(conn, "partner", bureaus)
     await conn.execute(
         "INSERT INTO registry_state (version, received_at) VALUES ($1, $2)"
         " ON CONFLICT (singleton) DO UPDATE SET version = $1, received_at = $2",
