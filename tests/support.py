@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
+import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -67,6 +68,13 @@ class Scratch:
         full = unique(f"xt_{name}")
         self.databases.append(full)
         return f"{PG}/{full}"
+
+    async def pool(self, service: str, name: str) -> asyncpg.Pool:
+        """A fresh database with ``service``'s migrations applied, and a pool on it."""
+        dsn = self.dsn(name)
+        await db.ensure_database(dsn)
+        await db.migrate(dsn, service)
+        return await db.open_pool(dsn)
 
     async def open(self) -> None:
         admin = RabbitAdmin(ADMIN)

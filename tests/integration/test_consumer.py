@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from protocol.v1 import AnyMessage, RegistryRequested
-from services.common import db, topology
+from services.common import topology
 from services.common.consumer import Consumer, Outcome
 from tests.support import Scratch, eventually
 
@@ -23,10 +23,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def scratch() -> AsyncIterator[tuple[Scratch, asyncpg.Pool]]:
     s = Scratch()
     await s.open()
-    dsn = s.dsn("consumer")
-    await db.ensure_database(dsn)
-    await db.migrate(dsn, "hub")
-    pool = await db.open_pool(dsn)
+    pool = await s.pool("hub", "consumer")
     yield s, pool
     await pool.close()
     await s.close()

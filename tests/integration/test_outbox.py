@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from services.common import db, topology
+from services.common import topology
 from services.common.outbox import OutboxRelay
 from tests.support import Scratch
 
@@ -23,10 +23,7 @@ Parts = tuple[asyncpg.Pool, aio_pika.abc.AbstractChannel, str]
 async def parts() -> AsyncIterator[Parts]:
     scratch = Scratch()
     await scratch.open()
-    dsn = scratch.dsn("outbox")
-    await db.ensure_database(dsn)
-    await db.migrate(dsn, "desk")
-    pool = await db.open_pool(dsn)
+    pool = await scratch.pool("desk", "outbox")
     connection = await aio_pika.connect(scratch.amqp_url)
     channel = await connection.channel(publisher_confirms=True)
     await topology.declare_exchanges(channel)
