@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . .
-RUN pip install . \
+RUN pip install --require-hashes -r requirements.lock && pip install --no-deps . \
     && useradd --system --no-create-home --uid 10001 xiecha
 
 USER xiecha
