@@ -1,4 +1,5 @@
-"""The outbox relay: a message leaves the outbox only once the broker confirmed it."""
+"""The outbox relay: a message leaves the outbox only once the broker confirmed it (a failed
+or refused publish keeps it)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,26 @@ async def test_a_failed_publish_keeps_the_messages(parts: Parts) -> None:
     assert await outbox_size(pool) == 1
     await pool.execute("DELETE FROM outbox")
 
+
+
+async def test_a_message_the_broker_refuses_stays_in_the_outbox(parts: Parts) -> None:
+    pool, channel, _ = parts
+    # Given a queue that is full and refuses more (the broker nacks the publish)
+    exchange = await channel.declare_exchange("full.test", aio_pika.ExchangeType.FANOUT)
+    full = await channel.declare_queue(
+        "", exclusive=True, arguments={"x-max-length": 0, "x-overflow": "reject-publish"})
+    await full.bind(exchange)
+    await add(pool, 10, exchange="full.test")
+    # When the relay publishes it: the nack fails the flush, the row stays
+    relay = OutboxRelay(pool, channel)
+    with pytest.raises(aio_pika.exceptions.DeliveryError):
+        await relay.flush_once()
+    assert await outbox_size(pool) == 1
+    # and once the queue takes messages again, it is published and only then removed
+    await full.delete(if_unused=False, if_empty=False)
+    ok = await channel.declare_queue("", exclusive=True)
+    await ok.bind(exchange)
+    assert await relay.flush_once() == 1
+    assert await outbox_size(pool) == 0
+    assert await ok.get(no_ack=True, fail=False) is not None
+    await exchange.delete()
