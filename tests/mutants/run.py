@@ -52,6 +52,7 @@ def load(path: Path = BREAKAGES) -> list[Breakage]:
 
 def copy_tree(into: Path) -> Path:
     tree = into / "tree"
+    tree.mkdir(parents=True)
     subprocess.run(["rsync", "-a", *(f"--exclude={e}" for e in EXCLUDE), f"{ROOT}/",
                     f"{tree}/"], check=True)
     return tree
