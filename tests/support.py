@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -46,7 +48,31 @@ async def eventually(
             return value
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # the poll interval, not a wait for something to happen
+
+
+def until(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """``condition`` as a probe for ``eventually``."""
+
+    async def probe() -> bool:
+        return condition()
+
+    return probe
+
+
+async def logged(log_file: Path, msg: str, *, within: float = 15.0, **fields: str
+                 ) -> dict[str, Any]:
+    """Wait for the run's JSON log to hold an entry ``msg`` with ``fields``; return it."""
+
+    async def entry() -> dict[str, Any] | None:
+        text = await asyncio.to_thread(log_file.read_text, encoding="utf-8")
+        for line in text.splitlines():
+            e: dict[str, Any] = json.loads(line)
+            if e.get("msg") == msg and all(str(e.get(k)) == v for k, v in fields.items()):
+                return e
+        return None
+
+    return await eventually(entry, within=within, what=f"log entry {msg!r} {fields}")
 
 
 def unique(prefix: str) -> str:
