@@ -51,6 +51,15 @@ async def eventually(
         await asyncio.sleep(0.02)  # the poll interval, not a wait for something to happen
 
 
+def refused(result: tuple[int, Any], status: int, code: str) -> dict[str, Any]:
+    """Assert a refusal by its HTTP status and machine-readable error code; the error."""
+    got, body = result
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    assert (got, error.get("code")) == (status, code), body
+    assert error.get("message"), body
+    return dict(error)
+
+
 def until(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
     """``condition`` as a probe for ``eventually``."""
 
