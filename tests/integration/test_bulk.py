@@ -21,7 +21,7 @@ from stdnum.cn import uscc
 from protocol import routing
 from protocol.v1.messages import BulkItems, RequestSubmitted
 from services.desk.bulk.sheets import CSV, JSON, XLSX
-from tests.support import PG, System, eventually, logged, new_request
+from tests.support import PG, System, eventually, logged, new_request, refused
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -127,11 +127,11 @@ async def test_bulk_check_from_zhejiang_to_sichuan(system: System, channel: Chan
     json_answers = [{"idx": n, "result": "confirmed" if n % 3 else "not_found",
                      **({"note": "查无此户"} if n % 3 == 0 else {})} for n in range(1, 701)]
     early = await system.call("POST", sc.url(f"{items_path}/answers"), b, json=json_answers)
-    assert early[0] == 409 and "accept it first" in early[1]["error"]["message"]
+    assert "accept it first" in refused(early, 409, "illegal_transition")["message"]
     assert (await system.call("POST", sc.url(f"/v1/requests/{rid}/accept"), b))[0] == 200
     requester_tries = await system.call("POST", zj.url(f"{items_path}/answers"), a,
                                         json=json_answers)
-    assert requester_tries[0] == 403
+    refused(requester_tries, 403, "forbidden")
 
     status, outcome = await system.call("POST", sc.url(f"{items_path}/answers"), b,
                                         json=json_answers)
@@ -284,18 +284,19 @@ async def test_routes_refusals(system: System) -> None:
     a, b = await zj.investigator(YUHANG), await sc.investigator(WUHOU)
     rid = await new_bulk_request(system, a, b)
     url = zj.url(f"/v1/requests/{rid}/items")
-    assert (await system.call("POST", url, a, data=b"x", headers={"Content-Type": "text/xml"})
-            )[0] == 415
-    status, body = await system.call("POST", url, a, data=b"name\n\xe7\x94\xb2\n",
-                                     headers={"Content-Type": CSV})
-    assert status == 422 and body["error"]["details"][0]["row"] == 1
-    assert (await system.call("POST", url, a, data=b"[{", headers={"Content-Type": JSON}))[0] == 400
-    assert (await system.call("GET", f"{url}?status=maybe", a))[0] == 400
-    assert (await system.call("GET", f"{url}/sheet?format=pdf", a))[0] == 400
+    refused(await system.call("POST", url, a, data=b"x", headers={"Content-Type": "text/xml"}),
+            415, "unsupported_media_type")
+    error = refused(await system.call("POST", url, a, data=b"name\n\xe7\x94\xb2\n",
+                                      headers={"Content-Type": CSV}), 422, "validation_failed")
+    assert error["details"][0]["row"] == 1
+    refused(await system.call("POST", url, a, data=b"[{", headers={"Content-Type": JSON}),
+            400, "malformed_json")
+    refused(await system.call("GET", f"{url}?status=maybe", a), 400, "bad_query")
+    refused(await system.call("GET", f"{url}/sheet?format=pdf", a), 400, "bad_query")
     missing = zj.url(f"/v1/requests/{uuid.uuid4()}/items")
-    assert (await system.call("GET", missing, a))[0] == 404
-    assert (await system.call("POST", zj.url(f"/v1/requests/{rid}/remind"), a, json={}))[0] in (
-        202, 409)  # the generic actions still resolve
+    refused(await system.call("GET", missing, a), 404, "not_found")
+    # the generic actions still resolve
+    assert (await system.call("POST", zj.url(f"/v1/requests/{rid}/remind"), a, json={}))[0] == 202
     csv_sheet = await system.http.get(f"{url}/sheet?format=csv",
                                       headers={"Authorization": f"Bearer {a}"})
     assert csv_sheet.status == 200 and (await csv_sheet.read()).startswith(b"\xef\xbb\xbfidx,")
@@ -316,7 +317,7 @@ async def test_answers_are_final_and_bulk_requests_stay_put(system: System) -> N
     assert (await system.call("POST", sc.url(f"/v1/requests/{rid}/accept"), b))[0] == 200
     transfer = await system.call("POST", sc.url(f"/v1/requests/{rid}/transfer"), b,
                                  json={"to": JINJIANG})
-    assert transfer[0] == 409 and "bulk items" in transfer[1]["error"]["message"]
+    assert "bulk items" in refused(transfer, 409, "illegal_transition")["message"]
     answers = sc.url(f"/v1/requests/{rid}/items/answers")
     first = [{"idx": 1, "result": "confirmed"}, {"idx": 3, "result": "confirmed"}]
     status, outcome = await system.call("POST", answers, b, json=first)
