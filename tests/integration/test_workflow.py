@@ -4,8 +4,10 @@ final replies, withdrawal, closing, agreed due dates, handling restrictions."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 
 from services.desk.domain import calendar
@@ -49,6 +51,17 @@ class Case:
             h, w = await self.home(), await self.away()
             return (h, w) if h["state"] == w["state"] == state else None
         return await eventually(probe, what=f"both sides {state}")
+
+
+async def audited(system: System, region: str, rid: str) -> list[tuple[str, str]]:
+    """The (bureau, action) rows of the request's audit log at ``region``, except views."""
+    conn = await asyncpg.connect(system.desks[region].settings.dsn)
+    try:
+        rows = await conn.fetch("SELECT bureau, action FROM audit_log WHERE request_id = $1"
+                                " AND action <> 'view' ORDER BY id", uuid.UUID(rid))
+    finally:
+        await conn.close()
+    return [(r["bureau"], r["action"]) for r in rows]
 
 
 async def new_case(system: System, recipient: str = WUHOU, **over: Any) -> Case:
@@ -164,6 +177,11 @@ async def test_partial_then_final_reply_then_close_with_rating(clocked_system: S
     assert status == 202
     home, away = await case.both_in("closed")
     assert home["rating"] == away["rating"] == 4
+    # every step is in the audit log of the desk where it was taken, by whom
+    assert await audited(clocked_system, "sc", case.id) == [
+        (WUHOU, "accept"), (WUHOU, "partial_reply"), (WUHOU, "reply")]
+    assert await audited(clocked_system, "zj", case.id) == [(YUHANG, "create"),
+                                                            (YUHANG, "close")]
     types = [e["type"] for e in home["timeline"]]
     assert types.count("partially_replied") == 1 and types[-2:] == ["replied", "closed"]
 
@@ -218,7 +236,9 @@ async def test_each_party_is_refused_the_others_steps(clocked_system: System) ->
     await case.both_in("accepted")
     for action in ("partial-reply", "reply"):
         refused(await case.a_does(action, ANSWERS), 403, "forbidden")
-    # and nothing changed
+    # and nothing changed; only the step that was taken is audited
     home, _ = await case.both_in("accepted")
     assert [e["type"] for e in home["timeline"]][-1] == "accepted"
+    assert await audited(clocked_system, "sc", case.id) == [(WUHOU, "accept")]
+    assert await audited(clocked_system, "zj", case.id) == [(YUHANG, "create")]
     refused(await case.a_does("no-such-action"), 404, "not_found")
