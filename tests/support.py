@@ -16,11 +16,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import aiohttp
 import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from yarl import URL
 
 from services.common import db
 from services.common.rabbit_admin import RabbitAdmin
@@ -82,6 +84,26 @@ async def logged(log_file: Path, msg: str, *, within: float = 15.0, **fields: st
         return None
 
     return await eventually(entry, within=within, what=f"log entry {msg!r} {fields}")
+
+
+async def drop_connections(vhost: str, expected: int) -> None:
+    """Close the ``expected`` AMQP connections of ``vhost`` through the management API, as a
+    broker restart does to its clients (the shared broker itself keeps running)."""
+    url = URL(ADMIN)
+    base = str(url.with_user(None).with_password(None)).rstrip("/")
+    auth = aiohttp.BasicAuth(url.user or "guest", url.password or "guest")
+    async with aiohttp.ClientSession(auth=auth) as s:
+
+        async def listed() -> list[Any] | None:  # the statistics may lag a few seconds
+            async with s.get(f"{base}/api/vhosts/{quote(vhost, safe='')}/connections") as r:
+                r.raise_for_status()
+                found: list[Any] = await r.json()
+            return found if len(found) >= expected else None
+
+        for c in await eventually(listed, within=30, what=f"{expected} connections listed"):
+            async with s.delete(f"{base}/api/connections/{quote(c['name'], safe='')}",
+                                headers={"X-Reason": "test: broker restart"}) as resp:
+                assert resp.status in (204, 404), await resp.text()
 
 
 def unique(prefix: str) -> str:

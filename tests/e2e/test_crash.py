@@ -25,14 +25,13 @@ import aiohttp
 import asyncpg
 import pytest
 import pytest_asyncio
-from yarl import URL
 
 from bench.environment import ADMIN, AMQP, Installation, Scratch, prepare, start, token
 from bench.traffic import reply_body, request_body
 from protocol import routing
 from services.common.rabbit_admin import RabbitAdmin
 from services.demo.processes import Service
-from tests.support import eventually
+from tests.support import drop_connections, eventually
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
 
@@ -132,27 +131,12 @@ async def kill_recipient_and_hub_mid_backlog(env: Env) -> list[str]:
     return ids
 
 
-async def drop_connections(inst: Installation) -> None:
-    """What a broker restart does to its clients: every connection of the vhost closed."""
-    admin = RabbitAdmin(ADMIN)
-    found: Any = await admin.get(f"vhosts/{quote(inst.vhost, safe='')}/connections")
-    assert found, "no connections listed"
-    url = URL(ADMIN)
-    auth = aiohttp.BasicAuth(url.user or "guest", url.password or "guest")
-    base = str(url.with_user(None).with_password(None)).rstrip("/")
-    async with aiohttp.ClientSession(auth=auth) as s:
-        for c in found:
-            async with s.delete(f"{base}/api/connections/{quote(c['name'], safe='')}",
-                                headers={"X-Reason": "test: broker restart"}) as resp:
-                assert resp.status in (204, 404), await resp.text()
-
-
 async def kill_requester_with_unpublished_outbox(env: Env, ids: list[str]) -> None:
     """Phase 2: the broker drops every connection; requests created before the requester's
     desk reconnects wait in its outbox, and it is killed holding them."""
     inst, session, logs = env
     zj = inst.desks["zj"]
-    await drop_connections(inst)
+    await drop_connections(inst.vhost, 4)  # hub and three desks
     extra = [await create(inst, session, N + i) for i in range(5)]
     waiting = await scalar(inst.desk_dsns["zj"], "SELECT count(*) FROM outbox")
     await crash(zj)
