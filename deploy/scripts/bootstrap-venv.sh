@@ -35,3 +35,5 @@ if [[ ! -f $STAMP || pyproject.toml -nt $STAMP ]]; then
     touch "$STAMP"
     echo "venv: installed xiecha[dev] into $VENV"
 fi
+
+bash deploy/scripts/setup-frontend.sh
