@@ -37,6 +37,10 @@ async def scratch() -> AsyncIterator[tuple[Scratch, asyncpg.Pool]]:
     await s.close()
 
 
+def logged(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
 def complainants() -> BulkItems:
     items = [{"kind": "complainant", "name": n, "id_number": i} for n, i in zip(NAMES, IDS,
                                                                                strict=True)]
@@ -62,7 +66,7 @@ async def test_a_failing_handler_leaks_no_personal_data(
         contact = f"联系电话 {PHONE}"
         await conn.execute("CREATE TEMP TABLE seen (id_number text PRIMARY KEY)")
         try:
-            for item in items:  # the same ID twice: PostgreSQL quotes it in its error
+            for _item in items:  # the same ID twice: PostgreSQL quotes it in its error
                 await conn.execute("INSERT INTO seen VALUES ($1)", IDS[0])
         except asyncpg.UniqueViolationError as exc:
             raise RuntimeError(f"could not store {items!r} ({contact}): {exc.detail}") from exc
@@ -82,7 +86,7 @@ async def test_a_failing_handler_leaks_no_personal_data(
     await asyncio.wait_for(consumer.stop(), 30)
     await connection.close()
 
-    text = log_file.read_text(encoding="utf-8")
+    text = logged(log_file)
     assert "handler failed; message will be redelivered" in text
     assert "UniqueViolationError" in text and "Error handling request" in text
     for secret in (*NAMES, *IDS, PHONE):
