@@ -9,6 +9,7 @@ import asyncpg
 from aiohttp import web
 
 from protocol.errors import ErrorCode
+from protocol.v1.types import EARLIEST, LATEST
 from services.common.http import ApiError, json_ok
 from services.hub import store
 
@@ -26,9 +27,12 @@ def _date(request: web.Request, name: str) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise ApiError(400, ErrorCode.BAD_QUERY, f"{name} must be a date like 2026-01-31") from None
+    if not EARLIEST <= day <= LATEST:
+        raise ApiError(400, ErrorCode.BAD_QUERY, f"{name} must lie in {EARLIEST}..{LATEST}")
+    return day
 
 
 def _scopes(request: web.Request) -> dict[str, str]:
