@@ -10,6 +10,7 @@ from aiohttp import web
 
 from protocol.errors import ErrorCode
 from protocol.v1.types import EARLIEST, LATEST
+from services.common.health import health_response
 from services.common.http import ApiError, json_ok
 from services.hub import store
 
@@ -102,9 +103,7 @@ async def bureau(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    async with request.app[POOL].acquire() as conn:
-        await conn.fetchval("SELECT 1")
-    return json_ok({"status": "ok"})
+    return await health_response(request.app)
 
 
 def add_routes(app: web.Application) -> None:
