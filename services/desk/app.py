@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 
@@ -11,6 +9,7 @@ from aiohttp import web
 
 from services.common import outbox
 from services.common.handling import Dispatcher, MessageRefused, refusals, wrap
+from services.common.health import RUNTIME, health_response
 from services.common.http import json_ok, new_app
 from services.common.runtime import Runtime
 from services.desk import registry
@@ -65,6 +64,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
                           settings.province_codes, settings.consumer_concurrency,
                           settings.db_pool_size, clock)
         await runtime.open()
+        app[RUNTIME] = runtime
         app[desk_web.DESK] = Desk(
             runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
             before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
@@ -79,12 +79,10 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
                               settings.remind_before_days, settings.escalate_after_days)
         app[WATCH] = watch
         every = settings.deadline_check_seconds
-        watching = asyncio.create_task(watch.run(every)) if every else None
+        if every:
+            alive = lambda: runtime.supervisor.mark_healthy("deadline_watch")  # noqa: E731
+            runtime.supervisor.start("deadline_watch", lambda: watch.run(every, alive))
         yield
-        if watching:
-            watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watching
         await runtime.close()
 
     app.cleanup_ctx.append(resources)
@@ -107,7 +105,10 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    """Liveness plus readiness: the registry version this desk has (0 = not yet received)."""
-    async with request.app[desk_web.DESK].pool.acquire() as conn:
-        version = await registry_store.version(conn)
-    return json_ok({"status": "ok", "registry_version": version})
+    """Every part's health, and the registry version this desk has (0 = not yet received)."""
+    try:
+        async with request.app[desk_web.DESK].pool.acquire() as conn:
+            version = await registry_store.version(conn)
+    except Exception:  # the database part says why
+        version = None
+    return await health_response(request.app, registry_version=version)
