@@ -5,7 +5,7 @@ PY := .venv/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench schemas clean venv infra
+.PHONY: run test lint bench schemas clean venv infra docker docker-images test-docker
 
 venv:
 	@bash deploy/scripts/bootstrap-venv.sh
@@ -24,6 +24,17 @@ test: venv infra
 lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/mypy protocol services bench
+
+# Docker: an engine, compose and the local stand-in images (Debian packages, no Docker Hub).
+docker: venv
+	@bash deploy/scripts/ensure-docker.sh
+
+docker-images: docker
+	@bash deploy/docker/build-images.sh
+
+# The compose deployment end to end on free ports, then `down -v` (tests/deploy/test_docker.py).
+test-docker: docker-images
+	XIECHA_DOCKER_TEST=1 $(PY) -m pytest -x -q -p no:randomly tests/deploy/test_docker.py $(PYTEST_ARGS)
 
 bench: venv infra
 	$(PY) -m bench.roundtrip $(ARGS)
