@@ -26,6 +26,8 @@ build_base() {
         --dpkgopt='path-exclude=/usr/share/doc/*' \
         --dpkgopt='path-exclude=/usr/share/man/*' \
         --dpkgopt='path-exclude=/usr/share/info/*' \
+        --dpkgopt='path-exclude=/usr/share/locale/*' \
+        --dpkgopt='path-include=/usr/share/locale/locale.alias' \
         --customize-hook='printf "#!/bin/sh\nexit 101\n" > "$1/usr/sbin/policy-rc.d"; chmod 755 "$1/usr/sbin/policy-rc.d"' \
         bookworm "$tar"
     docker import --change 'CMD ["bash"]' --change 'ENV LANG=C.UTF-8' "$tar" "$BASE" >/dev/null
@@ -37,8 +39,21 @@ build() {  # build TAG DIR
     docker build --quiet --build-arg "BASE_IMAGE=$BASE" -t "$1" "$HERE/$2" >/dev/null
 }
 
+# The python stand-in gets this machine's extra CA certificates (a TLS-inspecting
+# proxy's, if any) so that pip inside image builds reaches PyPI as the host does.
+build_python() {
+    exists "$1" && return 0
+    local context
+    context=$(mktemp -d)
+    cp "$HERE/python/Dockerfile" "$context/"
+    mkdir "$context/extra-ca"
+    cp "${XIECHA_EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"/*.crt "$context/extra-ca/" 2>/dev/null || true
+    docker build --quiet --build-arg "BASE_IMAGE=$BASE" -t "$1" "$context" >/dev/null
+    rm -rf "$context"
+}
+
 build_base
-build "$PREFIX/python:3.11-slim" python
+build_python "$PREFIX/python:3.11-slim"
 build "$PREFIX/postgres:15" postgres
 build "$PREFIX/rabbitmq:3-management" rabbitmq
 docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' "$PREFIX/*"
