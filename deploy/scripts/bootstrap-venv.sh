@@ -43,3 +43,5 @@ if [[ ! -f $STAMP || pyproject.toml -nt $STAMP || requirements.lock -nt $STAMP ]
     touch "$STAMP"
     echo "venv: installed requirements.lock and xiecha into $VENV"
 fi
+
+bash deploy/scripts/setup-frontend.sh
