@@ -7,12 +7,13 @@ isolated without clean-up between them and never see each other's messages.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -86,24 +87,36 @@ async def logged(log_file: Path, msg: str, *, within: float = 15.0, **fields: st
     return await eventually(entry, within=within, what=f"log entry {msg!r} {fields}")
 
 
-async def drop_connections(vhost: str, expected: int) -> None:
-    """Close the ``expected`` AMQP connections of ``vhost`` through the management API, as a
-    broker restart does to its clients (the shared broker itself keeps running)."""
+@contextlib.asynccontextmanager
+async def broker_outage(vhost: str, expected: int) -> AsyncIterator[None]:
+    """What a broker restart is to its clients, for ``vhost`` only (the shared broker keeps
+    running): its ``expected`` connections closed, and none accepted until the block ends
+    (a connection limit of 0 on the vhost, lifted afterwards)."""
     url = URL(ADMIN)
-    base = str(url.with_user(None).with_password(None)).rstrip("/")
-    auth = aiohttp.BasicAuth(url.user or "guest", url.password or "guest")
-    async with aiohttp.ClientSession(auth=auth) as s:
+    base = str(url.with_user(None).with_password(None)).rstrip("/") + "/api"
+    v = quote(vhost, safe="")
+    headers = {"Authorization": aiohttp.encode_basic_auth(url.user or "guest",
+                                                          url.password or "guest")}
+    async with aiohttp.ClientSession(headers=headers) as s:
 
         async def listed() -> list[Any] | None:  # the statistics may lag a few seconds
-            async with s.get(f"{base}/api/vhosts/{quote(vhost, safe='')}/connections") as r:
+            async with s.get(f"{base}/vhosts/{v}/connections") as r:
                 r.raise_for_status()
                 found: list[Any] = await r.json()
             return found if len(found) >= expected else None
 
-        for c in await eventually(listed, within=30, what=f"{expected} connections listed"):
-            async with s.delete(f"{base}/api/connections/{quote(c['name'], safe='')}",
-                                headers={"X-Reason": "test: broker restart"}) as resp:
-                assert resp.status in (204, 404), await resp.text()
+        connections = await eventually(listed, within=30, what=f"{expected} connections")
+        async with s.put(f"{base}/vhost-limits/{v}/max-connections", json={"value": 0}) as r:
+            assert r.status in (200, 201, 204), await r.text()
+        try:
+            for c in connections:
+                async with s.delete(f"{base}/connections/{quote(c['name'], safe='')}",
+                                    headers={"X-Reason": "test: broker restart"}) as r:
+                    assert r.status in (204, 404), await r.text()
+            yield
+        finally:
+            async with s.delete(f"{base}/vhost-limits/{v}/max-connections") as r:
+                assert r.status in (200, 204), await r.text()
 
 
 def unique(prefix: str) -> str:

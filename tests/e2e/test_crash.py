@@ -4,7 +4,8 @@ The hub and the three desks run as real processes (as `make run` starts them). E
 is made when work is provably in flight, and the test shows it:
 1. the recipient's desk and the hub are killed while working through a backlog: messages
    are still queued for them afterwards, and the broker later counts redeliveries;
-2. the broker drops every connection (as a broker restart does) and the requester's desk
+2. the broker drops every connection and takes none for a while (a broker restart, for this
+   vhost only), and the requester's desk
    is killed while its outbox holds messages it could not publish meanwhile;
 3. the requester's desk is killed again while replies come home.
 Afterwards both desks' databases hold every request exactly once, answered once; the hub's
@@ -31,7 +32,7 @@ from bench.traffic import reply_body, request_body
 from protocol import routing
 from services.common.rabbit_admin import RabbitAdmin
 from services.demo.processes import Service
-from tests.support import drop_connections, eventually
+from tests.support import broker_outage, eventually
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
 
@@ -136,10 +137,10 @@ async def kill_requester_with_unpublished_outbox(env: Env, ids: list[str]) -> No
     desk reconnects wait in its outbox, and it is killed holding them."""
     inst, session, logs = env
     zj = inst.desks["zj"]
-    await drop_connections(inst.vhost, 4)  # hub and three desks
-    extra = [await create(inst, session, N + i) for i in range(5)]
-    waiting = await scalar(inst.desk_dsns["zj"], "SELECT count(*) FROM outbox")
-    await crash(zj)
+    async with broker_outage(inst.vhost, 4):  # hub and three desks
+        extra = [await create(inst, session, N + i) for i in range(5)]
+        waiting = await scalar(inst.desk_dsns["zj"], "SELECT count(*) FROM outbox")
+        await crash(zj)
     left = await scalar(inst.desk_dsns["zj"], "SELECT count(*) FROM outbox")
     assert waiting > 0 and left > 0, (waiting, left)  # the kill hit unpublished messages
     ids.extend(extra)

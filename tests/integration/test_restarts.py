@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from services.desk.app import create_app as create_desk
-from tests.support import System, drop_connections, eventually, new_request
+from tests.support import System, broker_outage, eventually, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -29,20 +29,21 @@ async def test_after_the_broker_drops_every_connection_the_services_carry_on(
 ) -> None:
     zj, gd = system.desks["zj"], system.desks["gd"]
     alice, nanshan = await zj.investigator(YUHANG), await gd.investigator(NANSHAN)
-    # Given every connection dropped, as in a broker restart (hub and three desks)
-    await drop_connections(system.scratch.vhost, 4)
-    # When a request is made before the desks have reconnected
-    status, req = await system.call("POST", zj.url("/v1/requests"), alice,
-                                    json=new_request(NANSHAN))
-    assert status == 201, req
-    # Then it waits in the outbox (nothing to publish on yet), and arrives once they are
-    # back (reconnected, consuming)
-    conn = await asyncpg.connect(zj.settings.dsn)
-    try:
-        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE request_id = $1",
-                                   uuid.UUID(req["id"])) > 0
-    finally:
-        await conn.close()
+    # Given a broker outage (hub and three desks lose their connections)
+    async with broker_outage(system.scratch.vhost, 4):
+        # When a request is made meanwhile
+        status, req = await system.call("POST", zj.url("/v1/requests"), alice,
+                                        json=new_request(NANSHAN))
+        assert status == 201, req
+        # Then it waits in the outbox
+        conn = await asyncpg.connect(zj.settings.dsn)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM outbox WHERE request_id = $1",
+                                       uuid.UUID(req["id"])) > 0
+        finally:
+            await conn.close()
+
+    # and arrives once the services are back (reconnected, consuming)
     async def arrived() -> bool:
         s, r = await system.call("GET", gd.url(f"/v1/requests/{req['id']}"), nanshan)
         return s == 200 and r["state"] == "delivered"
