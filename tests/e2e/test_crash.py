@@ -5,8 +5,8 @@ is made when work is provably in flight, and the test shows it:
 1. the recipient's desk and the hub are killed while working through a backlog: messages
    are still queued for them afterwards, and the broker later counts redeliveries;
 2. the broker drops every connection and takes none for a while (a broker restart, for this
-   vhost only), and the requester's desk
-   is killed while its outbox holds messages it could not publish meanwhile;
+   vhost only); the requester's desk is killed while its outbox holds messages it could
+   not publish meanwhile;
 3. the requester's desk is killed again while replies come home.
 Afterwards both desks' databases hold every request exactly once, answered once; the hub's
 counters equal a recount of the desks' timelines; no dead-letter queue holds anything.
