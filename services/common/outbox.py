@@ -41,7 +41,9 @@ async def enqueue(conn: asyncpg.Connection, message: Message) -> None:
     )
 
 
-def amqp_message(row: asyncpg.Record) -> aio_pika.Message:
+def amqp_message(row: asyncpg.Record, user_id: str | None = None) -> aio_pika.Message:
+    """The AMQP message of an outbox row; ``user_id`` (the connection's user, checked by
+    the broker) tells consumers who published it."""
     return aio_pika.Message(
         row["payload"],
         message_id=str(row["message_id"]),
@@ -49,6 +51,7 @@ def amqp_message(row: asyncpg.Record) -> aio_pika.Message:
         type=row["message_type"],
         content_type="application/json",
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        user_id=user_id,
     )
 
 
@@ -65,8 +68,10 @@ class OutboxRelay:
         max_bytes: int = 8 * 1024 * 1024,
         poll_seconds: float = 1.0,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        user_id: str | None = None,
     ) -> None:
         self._pool, self._channel, self._clock = pool, channel, clock
+        self._user_id = user_id
         self._after_publish = after_publish
         self._batch, self._max_bytes, self._poll = batch, max_bytes, poll_seconds
         self._wake = asyncio.Event()
@@ -85,7 +90,8 @@ class OutboxRelay:
                 return 0
             started = self._clock()
             publishes = [
-                (await self._exchange(r["exchange"])).publish(amqp_message(r), r["routing_key"])
+                (await self._exchange(r["exchange"])).publish(amqp_message(r, self._user_id),
+                                                     r["routing_key"])
                 for r in rows
             ]
             await asyncio.gather(*publishes)
