@@ -30,6 +30,7 @@ from services.desk.requests.deadlines import DeadlineWatch
 from services.desk.requests.inbound import RequestInbound
 from services.desk.requests.views import bureau_ref
 from services.desk.settings import DeskSettings
+from services.desk.store import chain as chain_store
 from services.desk.store import registry as registry_store
 
 Clock = Callable[[], dt.datetime]
@@ -70,6 +71,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         await runtime.start(wrap(handlers(settings, clock), refusals(Refused, _refused)),
                             after_publish=record_sent)
         async with runtime.pool.acquire() as conn, conn.transaction():
+            await chain_store.set_algorithm(conn, settings.timeline_hash)
             have = await registry_store.version(conn)
             await outbox.enqueue(conn, registry.request_registry(settings.region, have))
         watch = DeadlineWatch(runtime.pool, clock, settings.province_codes, settings.hosts,

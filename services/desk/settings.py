@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -33,6 +35,9 @@ class DeskSettings(BaseSettings):
     deadline_check_seconds: float = Field(60.0, ge=0)
     """How often the background deadline watch runs; 0 turns it off (whoever moves the clock
     by hand, a test, then owns the only tick)."""
+
+    timeline_hash: Literal["sm3", "sha256"] = "sm3"
+    """Hash of the timeline's chain: SM3 (GB/T 32905) by default, SHA-256 by setting."""
 
     @field_validator("provinces")
     @classmethod
