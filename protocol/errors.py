@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     # identity
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
     # registry and routing
     UNKNOWN_BUREAU = "unknown_bureau"
     NOT_A_PARTNER = "not_a_partner"
@@ -38,3 +39,6 @@ class ErrorCode(StrEnum):
     SENDER_NOT_SERVED = "sender_not_served"
     STALE_REGISTRY = "stale_registry"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    # infrastructure
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    """The database (or broker) is out of reach for now: retry after ``Retry-After``."""

@@ -11,27 +11,40 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aio_pika
 import typer
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol import topology as names
+from protocol.provinces import rest_of
 from services.common import db, topology
 from services.common.logs import configure_logging
 from services.common.rabbit_admin import RabbitAdmin
+from services.common.trust import service_url, vhost_of
 from services.hub.registry_loader import load_registry
 from services.hub.settings import HubSettings
 
 Desks = Sequence[tuple[str, Sequence[str]]]
 """(region, provinces) of every desk."""
+OWN_DESKS = {"zj": "33", "gd": "44", "sc": "51"}
+"""Regions with a desk of their own in the default installation."""
+REST_REGION = "rest"
+"""The desk that serves every province without one of its own."""
+
+
+def default_desks() -> str:
+    """zj:33,gd:44,sc:51,rest:11+12+...: every province has a desk."""
+    rest = "+".join(rest_of(OWN_DESKS.values()))
+    return ",".join([*(f"{r}:{p}" for r, p in OWN_DESKS.items()), f"{REST_REGION}:{rest}"])
 
 
 class SetupSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XIECHA_SETUP_", frozen=True)
 
-    desks: str = "zj:33,gd:44,sc:51"
+    desks: str = Field(default_factory=default_desks)
     """Comma-separated region:provinces, provinces joined by '+', e.g. zj:33,south:44+45."""
     desk_dsn_template: str = "postgresql://postgres:postgres@127.0.0.1:5432/xiecha_desk_{region}"
     admin_amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
@@ -44,23 +57,11 @@ class SetupSettings(BaseSettings):
         return [(region.strip(), provinces.split("+")) for region, provinces in pairs]
 
 
-def vhost_of(amqp_url: str) -> str:
-    return unquote(urlsplit(amqp_url).path.lstrip("/")) or "/"
-
-
 def users(desks: Desks, vhost: str) -> dict[str, names.User]:
     """The broker user of the hub and of each desk (by region), on ``vhost``."""
     out = {"hub": names.user_for("hub", vhost=vhost)}
     return out | {region: names.user_for("desk", region, provinces, vhost)
                   for region, provinces in desks}
-
-
-def service_url(admin_amqp_url: str, user: str, password: str) -> str:
-    """``admin_amqp_url`` (host, port, vhost) with ``user`` and ``password`` instead."""
-    parts = urlsplit(admin_amqp_url)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def provision_broker(

@@ -9,7 +9,8 @@ the body's parties against the envelope sender.
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+from collections.abc import Iterable
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from protocol import topology
 from protocol.v1 import AnyMessage
@@ -32,3 +33,25 @@ def sender_refusal(user_id: str | None, message: AnyMessage) -> str | None:
 def user_of(amqp_url: str) -> str:
     """The user name in an AMQP URL (guest when there is none, as the client assumes)."""
     return unquote(urlsplit(amqp_url).username or "guest")
+
+
+def vhost_of(amqp_url: str) -> str:
+    return unquote(urlsplit(amqp_url).path.lstrip("/")) or "/"
+
+
+def service_url(amqp_url: str, user: str, password: str) -> str:
+    """``amqp_url`` (host, port, vhost) with ``user`` and ``password`` instead."""
+    parts = urlsplit(amqp_url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def own_url(amqp_url: str, password: str, owner: str, region: str = "",
+            provinces: Iterable[str] = ()) -> str:
+    """``amqp_url`` as the service's own broker user when ``password`` is set (the name
+    follows from the service, see ``protocol.topology.user_name``), else unchanged."""
+    if not password:
+        return amqp_url
+    user = topology.user_name(owner, region, provinces, vhost_of(amqp_url))
+    return service_url(amqp_url, user, password)

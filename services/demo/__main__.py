@@ -1,4 +1,4 @@
-"""``python -m services.demo``: set up, start the hub and three desks, show them working."""
+"""``python -m services.demo``: set up, start the hub and four desks, show them working."""
 
 from __future__ import annotations
 
@@ -12,15 +12,18 @@ from typing import Annotated
 import aiohttp
 import typer
 
+from protocol.provinces import rest_of
 from services.common import db
 from services.common.logs import configure_logging
 from services.demo.processes import Service
 from services.demo.traffic import DEMO_BUREAUS, DEMO_COORDINATORS, Traffic, demo_token
 from services.desk.store import investigators
 from services.hub.settings import HubSettings
-from services.setup import SetupSettings, set_up
+from services.setup import OWN_DESKS, REST_REGION, SetupSettings, set_up
 
-PROVINCES = {"zj": "33", "gd": "44", "sc": "51"}
+# Three regions' own desks and the one for every other province: every signed partner
+# is reachable out of the box.
+PROVINCES = {**OWN_DESKS, REST_REGION: ",".join(rest_of(OWN_DESKS.values()))}
 
 
 def services(base_port: int, setup: SetupSettings, amqp: dict[str, str]) -> list[Service]:
@@ -64,10 +67,10 @@ def banner(procs: list[Service]) -> str:
 
 
 async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Path) -> None:
+    desks = ",".join(f"{r}:{p.replace(',', '+')}" for r, p in PROVINCES.items())
     # The laptop demo's broker users get fresh passwords each run; guest only sets them up.
     passwords = {key: secrets.token_urlsafe(16) for key in ("hub", *PROVINCES)}
-    setup = SetupSettings(desks=",".join(f"{r}:{p}" for r, p in PROVINCES.items()),
-                          amqp_passwords=passwords)
+    setup = SetupSettings(desks=desks, amqp_passwords=passwords)
     version, amqp = await set_up(HubSettings(), setup)
     typer.echo(f"databases migrated, queues declared, partner registry version {version}")
     await add_demo_investigators(setup)

@@ -1,6 +1,6 @@
 """The access audit log: who did or saw what, on which request (and file), when.
 
-Append-only (migration 009 refuses any change); an investigator's rows on one request
+Append-only (migration 010 refuses any change); an investigator's rows on one request
 are a hash chain (``domain.chain``), so a row removed or altered by whoever bypassed
 that shows."""
 
