@@ -30,6 +30,7 @@ from services.desk.requests.deadlines import DeadlineWatch
 from services.desk.requests.inbound import RequestInbound
 from services.desk.requests.views import bureau_ref
 from services.desk.settings import DeskSettings
+from services.desk.store import chain as chain_store
 from services.desk.store import registry as registry_store
 
 Clock = Callable[[], dt.datetime]
@@ -60,7 +61,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
                 Failures(settings.signin_failures, settings.signin_window_seconds))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        runtime = Runtime("desk", settings.dsn, settings.amqp_url, settings.region,
+        runtime = Runtime("desk", settings.dsn, settings.broker_url, settings.region,
                           settings.province_codes, settings.consumer_concurrency,
                           settings.db_pool_size, clock)
         await runtime.open()
@@ -73,6 +74,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         await runtime.start(wrap(handlers(settings, clock), refusals(Refused, _refused)),
                             after_publish=record_sent)
         async with runtime.pool.acquire() as conn, conn.transaction():
+            await chain_store.set_algorithm(conn, settings.timeline_hash)
             have = await registry_store.version(conn)
             await outbox.enqueue(conn, registry.request_registry(settings.region, have))
         watch = DeadlineWatch(runtime.pool, clock, settings.province_codes, settings.hosts,

@@ -21,7 +21,7 @@ def serve() -> None:
     """Run the hub's HTTP API and bus consumers until Ctrl-C."""
     s = HubSettings()
     configure_logging("hub", s.log_level)
-    app = create_app(s.database_url, s.amqp_url, concurrency=s.consumer_concurrency,
+    app = create_app(s.database_url, s.broker_url, concurrency=s.consumer_concurrency,
                      pool_size=s.db_pool_size)
     run(app, s.http_host, s.http_port)
 

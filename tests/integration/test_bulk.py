@@ -199,14 +199,11 @@ async def republish_and_check(system: System, ch: Channel, answered: Any, hub_ev
     assert sorted(json.loads(m.body)["body"]["count"] for m in events) == [500, 700]
     copy = json.loads(events[0].body)
     copy["message_id"] = str(uuid.uuid4())
-    desk_ex = await ch.get_exchange(routing.DESK_EXCHANGE, ensure=False)
     for raw, mid in ((first.body, first.message_id),
                      (json.dumps(forged).encode(), forged["message_id"])):
-        await desk_ex.publish(aio_pika.Message(raw, message_id=mid), first.routing_key or "")
-    hub_ex = await ch.get_exchange(routing.HUB_EXCHANGE, ensure=False)
-    await hub_ex.publish(aio_pika.Message(json.dumps(copy).encode(),
-                                          message_id=copy["message_id"]),
-                         routing.hub_key(WUHOU, "event.recorded"))
+        await system.send(routing.DESK_EXCHANGE, first.routing_key or "", raw, mid)
+    await system.send(routing.HUB_EXCHANGE, routing.hub_key(WUHOU, "event.recorded"),
+                      json.dumps(copy).encode(), copy["message_id"])
     [hub_db] = [d for d in system.scratch.databases if d.startswith("xt_hub")]
 
     async def handled(dsn: str, ids: list[str]) -> bool:
@@ -368,11 +365,9 @@ async def test_items_that_overtake_their_request_wait_for_it(
               "recipient": WUHOU, "created_at": now, "created_by": "余杭 陈敏",
               "content": new_request(), "due_date": now.date() + dt.timedelta(days=14)},
     )
-    desk_ex = await channel.get_exchange(routing.DESK_EXCHANGE, ensure=False)
     for message in (items, request):
-        await desk_ex.publish(aio_pika.Message(message.model_dump_json().encode(),
-                                               message_id=str(message.message_id)),
-                              routing.desk_key(WUHOU, message.type))
+        await system.send(routing.DESK_EXCHANGE, routing.desk_key(WUHOU, message.type),
+                          message.model_dump_json().encode(), str(message.message_id))
         if message is items:  # the items were tried and found early before the request left
             await logged(log_file, "message early; will be redelivered",
                          message_id=str(items.message_id))

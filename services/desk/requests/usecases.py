@@ -179,3 +179,9 @@ async def escalations(desk: Desk, who: Investigator, limit: int) -> list[Request
     async with desk.pool.acquire() as conn:
         return await requests.escalations(conn, who.bureau[:2], limit)
 
+
+
+async def audit_read(desk: Desk, who: Investigator, action: str, cid: str) -> None:
+    """Record a list or summary read (it names no single request) in the audit log."""
+    async with desk.pool.acquire() as conn, conn.transaction():
+        await audit.record(conn, who, action, None, cid)
