@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -180,3 +181,17 @@ def xls_external_book() -> bytes:
 
 def doc_dde() -> bytes:
     return compound("WordDocument", b"\0" * 512 + "DDEAUTO cmd".encode("utf-16-le"))
+
+
+def declaring(data: bytes, ref: str) -> bytes:
+    """``data`` (an XLSX) with its first sheet's dimension rewritten to ``ref``: the
+    ``A1:XFD1048576`` bomb declares 17 billion cells in a few kilobytes."""
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            part = src.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                part = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(),
+                              part)
+            dst.writestr(name, part)
+    return out.getvalue()

@@ -48,6 +48,16 @@ class Answered:
     rejected: list[Rejected]
 
 
+async def require_party(
+    desk: Desk, who: Investigator, request_id: uuid.UUID, party: Party, doing: str
+) -> None:
+    """Refused unless ``who``'s bureau is the request's ``party``: checked before an upload
+    is read, so nobody else makes the desk parse anything (the use case checks again)."""
+    async with desk.pool.acquire() as conn:
+        req = await access.visible(conn, who, request_id)
+        req.require_party(who.bureau, party, f"{doing} this request")
+
+
 async def add_items(
     desk: Desk, who: Investigator, request_id: uuid.UUID, parsed: Parsed[AnyItem], cid: str
 ) -> Added:
