@@ -164,18 +164,25 @@ async def show(
 
 
 async def find(
-    desk: Desk, filters: search.Filters, limit: int,
-    after: tuple[dt.datetime, uuid.UUID] | None,
+    desk: Desk, who: Investigator, filters: search.Filters, limit: int,
+    after: tuple[dt.datetime, uuid.UUID] | None, cid: str,
 ) -> list[Request]:
-    """One page of the caller's inbox or outbox (``filters.bureau`` is the caller's)."""
-    async with desk.pool.acquire() as conn:
-        return await search.search(conn, filters, limit, after)
+    """One page of the caller's inbox or outbox (``filters.bureau`` is the caller's);
+    the read is audited with the ids it showed."""
+    async with desk.pool.acquire() as conn, conn.transaction():
+        found = await search.search(conn, filters, limit, after)
+        await audit.record(conn, who, "list_requests", None, cid,
+                           detail=audit.shown([r.id for r in found], box=filters.box))
+        return found
 
 
-async def escalations(desk: Desk, who: Investigator, limit: int) -> list[Request]:
-    """The escalation queue of the coordinator's province."""
+async def escalations(desk: Desk, who: Investigator, limit: int, cid: str) -> list[Request]:
+    """The escalation queue of the coordinator's province; the read is audited."""
     if who.role != "coordinator":
         raise Refused(ErrorCode.FORBIDDEN, "only coordinators see the escalation queue")
-    async with desk.pool.acquire() as conn:
-        return await requests.escalations(conn, who.bureau[:2], limit)
+    async with desk.pool.acquire() as conn, conn.transaction():
+        found = await requests.escalations(conn, who.bureau[:2], limit)
+        await audit.record(conn, who, "list_escalations", None, cid,
+                           detail=audit.shown([r.id for r in found]))
+        return found
 
