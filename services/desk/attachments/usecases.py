@@ -19,7 +19,7 @@ import structlog
 from protocol.errors import ErrorCode
 from protocol.v1.files import chunk_count
 from services.common import outbox
-from services.desk.access import visible
+from services.desk.access import handed_over_at, visible
 from services.desk.attachments import limits, outgoing, store
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
@@ -93,17 +93,21 @@ class Files:
     async def listing(self, who: Investigator, request_id: uuid.UUID,
                    cid: str) -> list[asyncpg.Record]:
         async with self.desk.pool.acquire() as conn, conn.transaction():
-            await visible(conn, who, request_id)
+            req = await visible(conn, who, request_id)
             await audit.record(conn, who, "list_attachments", request_id, cid)
-            return await store.of_request(conn, request_id)
+            files = await store.of_request(conn, request_id)
+            until = await handed_over_at(conn, who, req)
+            return files if until is None else [f for f in files if f["uploaded_at"] <= until]
 
     async def download(self, who: Investigator, request_id: uuid.UUID,
                        attachment_id: uuid.UUID, cid: str) -> tuple[asyncpg.Record, list[bytes]]:
         """The file and its chunks, verified; the attempt is audited, refused or not."""
         async with self.desk.pool.acquire() as conn, conn.transaction():
-            await visible(conn, who, request_id)
+            req = await visible(conn, who, request_id)
             att = await store.get(conn, attachment_id)
-            if att is None or att["request_id"] != request_id:
+            until = await handed_over_at(conn, who, req)
+            if (att is None or att["request_id"] != request_id
+                    or (until is not None and att["uploaded_at"] > until)):
                 raise Refused(ErrorCode.NOT_FOUND, f"no file {attachment_id} on this request")
             parts = await store.read_chunks(conn, attachment_id, att["chunks"])
             refusal = _refusal(att, parts)

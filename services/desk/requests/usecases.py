@@ -160,7 +160,11 @@ async def show(
     async with desk.pool.acquire() as conn, conn.transaction():
         req = await access.visible(conn, who, request_id)
         await audit.record(conn, who, "view", request_id, cid)
-        return req, await requests.timeline(conn, request_id)
+        timeline = await requests.timeline(conn, request_id)
+        until = await access.handed_over_at(conn, who, req)
+        if until is None:
+            return req, timeline
+        return req.as_handed_over(), [e for e in timeline if e["occurred_at"] <= until]
 
 
 async def find(
