@@ -30,11 +30,13 @@ from services.desk.requests.confirmed import record_sent
 from services.desk.requests.deadlines import DeadlineWatch
 from services.desk.requests.inbound import RequestInbound
 from services.desk.requests.views import bureau_ref
+from services.desk.retention import Retention
 from services.desk.settings import DeskSettings
 from services.desk.store import registry as registry_store
 
 Clock = Callable[[], dt.datetime]
 WATCH = web.AppKey("deadline_watch", DeadlineWatch)
+RETENTION = web.AppKey("retention", Retention)
 
 
 def utc_now() -> dt.datetime:
@@ -68,6 +70,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         app[desk_web.DESK] = Desk(
             runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
             before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
+            hide_after=dt.timedelta(days=settings.hide_personal_after_days),
         )
         app[desk_web.TOKENS] = gate.tokens = Tokens(runtime.pool)
         await runtime.start(wrap(handlers(settings, clock), refusals(Refused, _refused)),
@@ -78,13 +81,16 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         watch = DeadlineWatch(runtime.pool, clock, settings.province_codes, settings.hosts,
                               settings.remind_before_days, settings.escalate_after_days)
         app[WATCH] = watch
-        every = settings.deadline_check_seconds
-        watching = asyncio.create_task(watch.run(every)) if every else None
+        app[RETENTION] = keeper = Retention(runtime.pool, clock,
+                                            dt.timedelta(days=settings.delete_after_days))
+        jobs = [asyncio.create_task(job.run(every)) for job, every in (
+            (watch, settings.deadline_check_seconds),
+            (keeper, settings.retention_check_seconds)) if every]
         yield
-        if watching:
-            watching.cancel()
+        for task in jobs:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await watching
+                await task
         await runtime.close()
 
     app.cleanup_ctx.append(resources)

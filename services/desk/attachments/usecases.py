@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import structlog
@@ -24,6 +26,7 @@ from services.desk.attachments import limits, outgoing, store
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import TERMINAL, Party
+from services.desk.domain.privacy import HIDDEN
 from services.desk.domain.request import Request
 from services.desk.store import audit
 from services.desk.store.investigators import Investigator
@@ -91,13 +94,17 @@ class Files:
         return new
 
     async def listing(self, who: Investigator, request_id: uuid.UUID,
-                   cid: str) -> list[asyncpg.Record]:
+                      cid: str) -> list[Mapping[str, Any]]:
         async with self.desk.pool.acquire() as conn, conn.transaction():
             req = await visible(conn, who, request_id)
             await audit.record(conn, who, "list_attachments", request_id, cid)
-            files = await store.of_request(conn, request_id)
+            files: list[Mapping[str, Any]] = list(await store.of_request(conn, request_id))
             until = await handed_over_at(conn, who, req)
-            return files if until is None else [f for f in files if f["uploaded_at"] <= until]
+            if until is not None:
+                files = [f for f in files if f["uploaded_at"] <= until]
+            if self.desk.hidden(req):  # a file's name may name a person
+                files = [{**f, "name": HIDDEN} for f in files]
+            return files
 
     async def download(self, who: Investigator, request_id: uuid.UUID,
                        attachment_id: uuid.UUID, cid: str) -> tuple[asyncpg.Record, list[bytes]]:
@@ -110,12 +117,17 @@ class Files:
                     or (until is not None and att["uploaded_at"] > until)):
                 raise Refused(ErrorCode.NOT_FOUND, f"no file {attachment_id} on this request")
             parts = await store.read_chunks(conn, attachment_id, att["chunks"])
-            refusal = _refusal(att, parts)
+            refusal = _hidden() if self.desk.hidden(req) else _refusal(att, parts)
             action = "download_attachment" + ("_refused" if refusal else "")
             await audit.record(conn, who, action, request_id, cid, attachment_id)
         if refusal is not None:
             raise refusal
         return att, parts
+
+
+def _hidden() -> Refused:
+    return Refused(ErrorCode.PERSONAL_DATA_HIDDEN, "the request ended long ago: its files may"
+                   " hold personal data and are no longer served")
 
 
 def _refusal(att: asyncpg.Record, parts: list[bytes]) -> Refused | None:
