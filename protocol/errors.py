@@ -38,3 +38,6 @@ class ErrorCode(StrEnum):
     UNROUTABLE = "unroutable"
     HANDLER_REFUSED = "handler_refused"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    # infrastructure
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    """The database (or broker) is out of reach for now: retry after ``Retry-After``."""

@@ -154,9 +154,12 @@ class Clock:
         self.now += dt.timedelta(**delta)
 
 
-async def start_system(desks: dict[str, str] = DESKS, clock: Clock | None = None,
-                       **desk_options: Any) -> System:
-    """The hub and ``desks``; ``desk_options`` are extra DeskSettings of every desk."""
+async def start_system(
+    desks: dict[str, str] = DESKS, clock: Clock | None = None,
+    desk_dsn: Callable[[str, str], Awaitable[str]] | None = None, **desk_options: Any,
+) -> System:
+    """Hub and ``desks``; ``desk_dsn(region, dsn)`` may route a desk's database (a proxy);
+    ``desk_options`` are extra DeskSettings of every desk."""
     scratch = Scratch()
     await scratch.open()
     hub_dsn = scratch.dsn("hub")
@@ -169,8 +172,9 @@ async def start_system(desks: dict[str, str] = DESKS, clock: Clock | None = None
     await pool.close()
     handles = {}
     for region, provinces in desks.items():
+        dsn = scratch.dsn(f"desk_{region}")
         settings = DeskSettings(region=region, provinces=provinces,
-                                database_url=scratch.dsn(f"desk_{region}"),
+                                database_url=await desk_dsn(region, dsn) if desk_dsn else dsn,
                                 amqp_url=scratch.amqp_url,
                                 # a hand-moved clock: the test owns the only deadline tick
                                 deadline_check_seconds=0 if clock else 60, **desk_options)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 from aiohttp import web
 
 from services.common import outbox
 from services.common.handling import Dispatcher, MessageRefused, refusals, wrap
+from services.common.health import RUNTIME, health_response
 from services.common.http import json_ok, new_app
 from services.common.runtime import Runtime
 from services.desk import registry
@@ -67,6 +67,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
                           settings.province_codes, settings.consumer_concurrency,
                           settings.db_pool_size, clock)
         await runtime.open()
+        app[RUNTIME] = runtime
         app[desk_web.DESK] = Desk(
             runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
             before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
@@ -83,14 +84,12 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         app[WATCH] = watch
         app[RETENTION] = keeper = Retention(runtime.pool, clock,
                                             dt.timedelta(days=settings.delete_after_days))
-        jobs = [asyncio.create_task(job.run(every)) for job, every in (
-            (watch, settings.deadline_check_seconds),
-            (keeper, settings.retention_check_seconds)) if every]
+        for name, job, every in (("deadline_watch", watch, settings.deadline_check_seconds),
+                                 ("retention", keeper, settings.retention_check_seconds)):
+            if every:
+                alive = partial(runtime.supervisor.mark_healthy, name)
+                runtime.supervisor.start(name, partial(job.run, every, alive))
         yield
-        for task in jobs:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await runtime.close()
 
     app.cleanup_ctx.append(resources)
@@ -113,7 +112,10 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    """Liveness plus readiness: the registry version this desk has (0 = not yet received)."""
-    async with request.app[desk_web.DESK].pool.acquire() as conn:
-        version = await registry_store.version(conn)
-    return json_ok({"status": "ok", "registry_version": version})
+    """Every part's health, and the registry version this desk has (0 = not yet received)."""
+    try:
+        async with request.app[desk_web.DESK].pool.acquire() as conn:
+            version = await registry_store.version(conn)
+    except Exception:  # the database part says why
+        version = None
+    return await health_response(request.app, registry_version=version)

@@ -1,8 +1,9 @@
 """The retention job: requests ended longer ago than the retention period are deleted,
 with their files, items, timeline, parked events and unsent messages.
 
-Runs in the background every ``retention_check_seconds``; several desk processes may run
-it at once (rows are claimed with SKIP LOCKED). Time comes from the injected clock.
+Runs in the background every ``retention_check_seconds``, supervised like the deadline
+watch; several desk processes may run it at once (rows are claimed with SKIP LOCKED).
+Time comes from the injected clock.
 """
 
 from __future__ import annotations
@@ -38,10 +39,9 @@ class Retention:
             log.info("retention: requests deleted", count=total)
         return total
 
-    async def run(self, every: float) -> None:
+    async def run(self, every: float, alive: Callable[[], None] = lambda: None) -> None:
+        """Tick every ``every`` seconds; a failure ends the run (its supervisor restarts it)."""
         while True:
-            try:
-                await self.tick()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("retention job failed; will retry", error=str(exc))
+            await self.tick()
+            alive()
             await asyncio.sleep(every)
