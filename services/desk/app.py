@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 from aiohttp import web
 
@@ -29,12 +30,14 @@ from services.desk.requests.confirmed import record_sent
 from services.desk.requests.deadlines import DeadlineWatch
 from services.desk.requests.inbound import RequestInbound
 from services.desk.requests.views import bureau_ref
+from services.desk.retention import Retention
 from services.desk.settings import DeskSettings
 from services.desk.store import chain as chain_store
 from services.desk.store import registry as registry_store
 
 Clock = Callable[[], dt.datetime]
 WATCH = web.AppKey("deadline_watch", DeadlineWatch)
+RETENTION = web.AppKey("retention", Retention)
 
 
 def utc_now() -> dt.datetime:
@@ -69,6 +72,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         app[desk_web.DESK] = Desk(
             runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
             before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
+            hide_after=dt.timedelta(days=settings.hide_personal_after_days),
         )
         app[desk_web.TOKENS] = gate.tokens = Tokens(runtime.pool)
         await runtime.start(wrap(handlers(settings, clock), refusals(Refused, _refused)),
@@ -80,10 +84,13 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         watch = DeadlineWatch(runtime.pool, clock, settings.province_codes, settings.hosts,
                               settings.remind_before_days, settings.escalate_after_days)
         app[WATCH] = watch
-        every = settings.deadline_check_seconds
-        if every:
-            alive = lambda: runtime.supervisor.mark_healthy("deadline_watch")  # noqa: E731
-            runtime.supervisor.start("deadline_watch", lambda: watch.run(every, alive))
+        app[RETENTION] = keeper = Retention(runtime.pool, clock,
+                                            dt.timedelta(days=settings.delete_after_days))
+        for name, job, every in (("deadline_watch", watch, settings.deadline_check_seconds),
+                                 ("retention", keeper, settings.retention_check_seconds)):
+            if every:
+                alive = partial(runtime.supervisor.mark_healthy, name)
+                runtime.supervisor.start(name, partial(job.run, every, alive))
         yield
         await runtime.close()
 

@@ -21,6 +21,7 @@ from stdnum.cn import uscc
 from protocol import routing
 from protocol.v1.messages import BulkItems, RequestSubmitted
 from services.desk.bulk.sheets import CSV, JSON, XLSX
+from tests import evidence
 from tests.support import PG, System, eventually, logged, new_request, refused
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -378,3 +379,30 @@ async def test_items_that_overtake_their_request_wait_for_it(
 
     [row] = await eventually(stored, what="items stored once their request arrived")
     assert row["idx"] == 1 and json.loads(row["data"]) == {"credit_code": credit_code(9)}
+
+
+async def test_uploads_are_read_only_for_the_right_party_and_under_caps(system: System) -> None:
+    zj, sc = system.desks["zj"], system.desks["sc"]
+    a, b = await zj.investigator(YUHANG), await sc.investigator(WUHOU)
+    stranger = await zj.investigator("330102")
+    rid = await new_bulk_request(system, a, b)
+    url = zj.url(f"/v1/requests/{rid}/items")
+    # a body that would fail parsing: a stranger learns only that there is no such request
+    status, body = await system.call("POST", url, stranger, data=b"[{",
+                                     headers={"Content-Type": JSON})
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    status, body = await system.call("POST", f"{url}/answers", a, data=b"[{",
+                                     headers={"Content-Type": JSON})
+    assert (status, body["error"]["code"]) == (403, "forbidden")  # the requester answers none
+    # the right party's blank-line CSV and A1:XFD1048576 XLSX are refused by the caps
+    blank = b"credit_code\n" + b"\n" * (8 * 1024 * 1024 - 100)
+    status, body = await system.call("POST", url, a, data=blank, headers={"Content-Type": CSV})
+    assert status == 422 and "at most" in body["error"]["message"], body
+    book = openpyxl.Workbook()
+    book.active.append(["credit_code"])
+    out = io.BytesIO()
+    book.save(out)
+    bomb = evidence.declaring(out.getvalue(), "A1:XFD1048576")
+    status, body = await system.call("POST", url, a, data=bomb,
+                                     headers={"Content-Type": XLSX})
+    assert status == 422 and "declares 1048576 rows" in body["error"]["message"], body
