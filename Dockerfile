@@ -3,32 +3,32 @@
 # the stand-in that `make docker-images` builds (see deploy/docker/local.env).
 ARG PYTHON_IMAGE=python:3.11-slim
 
-FROM ${PYTHON_IMAGE} AS build
+# Dependencies only, keyed on pyproject.toml alone: a change of the source never
+# reinstalls them. pip goes afterwards: nothing installs at run time.
+FROM ${PYTHON_IMAGE} AS deps
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/xiecha
-WORKDIR /src
-# Dependencies in their own layer, keyed on pyproject.toml alone: changing the
-# source rebuilds only the small layer below.
-COPY pyproject.toml .
-RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > requirements.txt \
-    && /opt/xiecha/bin/pip install -r requirements.txt
-COPY README.md .
-COPY protocol protocol
-COPY services services
-# The project itself, then pip and setuptools out: nothing installs at run time.
-RUN /opt/xiecha/bin/pip install --no-deps . \
+COPY pyproject.toml /tmp/
+RUN python -m venv /opt/xiecha \
+    && python -c "import tomllib; print(*tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /tmp/requirements.txt \
+    && /opt/xiecha/bin/pip install -r /tmp/requirements.txt \
     && /opt/xiecha/bin/pip uninstall -y -q pip setuptools
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/xiecha/bin:$PATH \
+    PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     XIECHA_DEPLOY_DIR=/app/deploy
 RUN useradd --system --no-create-home --uid 10001 xiecha
-COPY --from=build /opt/xiecha /opt/xiecha
-COPY deploy/migrations /app/deploy/migrations
-COPY deploy/rabbitmq /app/deploy/rabbitmq
+COPY --from=deps /opt/xiecha /opt/xiecha
 WORKDIR /app
+# The source as it is (its JSON and SQL included), compiled once here since the
+# non-root user cannot write bytecode next to it.
+COPY deploy/migrations deploy/migrations
+COPY deploy/rabbitmq deploy/rabbitmq
+COPY protocol protocol
+COPY services services
+RUN python -m compileall -q protocol services
 USER xiecha
 EXPOSE 8000
 CMD ["python", "-m", "services.hub", "serve"]
