@@ -3,14 +3,17 @@
 # the stand-in that `make docker-images` builds (see deploy/docker/local.env).
 ARG PYTHON_IMAGE=python:3.11-slim
 
-# Dependencies only, keyed on pyproject.toml alone: a change of the source never
-# reinstalls them. pip goes afterwards: nothing installs at run time.
+# Dependencies only, keyed on pyproject.toml and requirements.lock: a change of the
+# source never reinstalls them. The versions come from the lock (as constraints: it
+# also holds the dev tools). pip goes afterwards: nothing installs at run time.
 FROM ${PYTHON_IMAGE} AS deps
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY pyproject.toml /tmp/
+WORKDIR /tmp/deps
+COPY pyproject.toml requirements.lock ./
 RUN python -m venv /opt/xiecha \
-    && python -c "import tomllib; print(*tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /tmp/requirements.txt \
-    && /opt/xiecha/bin/pip install -r /tmp/requirements.txt \
+    && python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > requirements.txt \
+    && sed -n 's/^\([A-Za-z0-9_.-]*==[^ ;]*\).*/\1/p' requirements.lock > constraints.txt \
+    && /opt/xiecha/bin/pip install -c constraints.txt -r requirements.txt \
     && /opt/xiecha/bin/pip uninstall -y -q pip setuptools
 
 FROM ${PYTHON_IMAGE}

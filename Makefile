@@ -5,7 +5,7 @@ PY := .venv/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench schemas clean venv infra docker docker-images test-docker
+.PHONY: run test lint bench schemas clean venv infra lock mutants docker docker-images test-docker
 
 venv:
 	@bash deploy/scripts/bootstrap-venv.sh
@@ -28,6 +28,16 @@ test: venv infra
 lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/mypy protocol services bench
+
+# Refresh requirements.lock (exact versions, hashes) from pyproject.toml's ranges, from PyPI.
+lock: venv
+	.venv/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+		--python-version 3.11 --custom-compile-command "make lock" --upgrade -o requirements.lock
+
+# Apply each deliberate breakage of tests/mutants/breakages.toml to a scratch copy of the
+# tree and run its tests there: every one must be caught.
+mutants: venv infra
+	$(PY) -m tests.mutants.run $(ARGS)
 
 # Docker: an engine, compose and the local stand-in images (Debian packages, no Docker Hub).
 docker: venv

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -207,9 +206,8 @@ def test_script_parses(script: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def _ensure_infra() -> tuple[subprocess.CompletedProcess[str], float]:
-    start = time.monotonic()
-    result = subprocess.run(
+def _ensure_infra() -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         ["bash", str(ENSURE_INFRA)],
         cwd=ROOT,
         env=os.environ.copy(),
@@ -219,20 +217,19 @@ def _ensure_infra() -> tuple[subprocess.CompletedProcess[str], float]:
         timeout=300,
         check=False,
     )
-    return result, time.monotonic() - start
 
 
 def test_ensure_infra_runs_and_is_idempotent() -> None:
-    first, _ = _ensure_infra()
+    first = _ensure_infra()
     assert first.returncode == 0, first.stdout + first.stderr
     assert "postgresql:" in first.stdout and "rabbitmq:" in first.stdout, first.stdout
     # Both servers are up now, so a second run only probes them.
-    second, elapsed = _ensure_infra()
+    second = _ensure_infra()
     assert second.returncode == 0, second.stdout + second.stderr
     lines = second.stdout.splitlines()
     assert any(line.startswith("postgresql: already up") for line in lines), second.stdout
     assert any(line.startswith("rabbitmq: already up") for line in lines), second.stdout
-    assert elapsed < 10, f"ensure-infra.sh took {elapsed:.1f}s with everything up"
+    assert len(lines) == 2, second.stdout  # nothing started or installed
 
 
 def test_images_come_from_variables_defaulting_to_the_official_ones() -> None:
