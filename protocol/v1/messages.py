@@ -17,6 +17,12 @@ from protocol.v1.bulk import BulkAnswersBody, BulkItemsBody
 from protocol.v1.content import Frozen, RequestContent
 from protocol.v1.events import Change, RequesterChange
 from protocol.v1.files import ChunkBody, OfferedBody
+from protocol.v1.joint import (
+    JointCommandBody,
+    JointEventBody,
+    JointFileChunkBody,
+    JointRecordedBody,
+)
 from protocol.v1.registry import BureauRecord
 from protocol.v1.types import Address, BureauCode, LongText, ShortText
 
@@ -162,6 +168,27 @@ class BulkAnswers(Message):
     body: BulkAnswersBody
 
 
+class JointEvent(Message):
+    """Lead's desk -> a participant's bureau: a decided change of a joint case."""
+
+    type: Literal["joint.event"] = "joint.event"
+    body: JointEventBody
+
+
+class JointCommand(Message):
+    """A member's or the supervisor's desk -> the lead's bureau: please make this change."""
+
+    type: Literal["joint.command"] = "joint.command"
+    body: JointCommandBody
+
+
+class JointFileChunk(Message):
+    """A desk -> a participant's bureau: one chunk of evidence shared with a joint case."""
+
+    type: Literal["joint.file_chunk"] = "joint.file_chunk"
+    body: JointFileChunkBody
+
+
 # --- desks -> hub -----------------------------------------------------------------
 
 EventType = Literal[
@@ -191,6 +218,13 @@ class RequestEventRecorded(Message):
 
     type: Literal["event.recorded"] = "event.recorded"
     body: EventRecordedBody
+
+
+class JointRecorded(Message):
+    """Lead's desk -> hub: something to count about a joint case, exactly once."""
+
+    type: Literal["joint.recorded"] = "joint.recorded"
+    body: JointRecordedBody
 
 
 # --- registry ---------------------------------------------------------------------
@@ -231,7 +265,11 @@ AnyMessage = Annotated[
     | RegistryRequested
     | RegistryPublished
     | BulkItems
-    | BulkAnswers,
+    | BulkAnswers
+    | JointEvent
+    | JointCommand
+    | JointFileChunk
+    | JointRecorded,
     Field(discriminator="type"),
 ]
 
@@ -250,6 +288,10 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         RegistryPublished,
         BulkItems,
         BulkAnswers,
+        JointEvent,
+        JointCommand,
+        JointFileChunk,
+        JointRecorded,
     )
 }
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from protocol.errors import ErrorCode
 from services.common.http import ApiError, json_ok
-from services.hub import store
+from services.hub import joint_stats, store
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 
@@ -71,6 +71,8 @@ async def stats(request: web.Request) -> web.Response:
                     "to": until.isoformat() if until else None,
                     **_figures(await store.totals(conn, scope, since, until)),
                 }
+        body["joint"] = await joint_stats.figures(conn, joint_stats.scope(
+            request.query.get("bureau"), request.query.get("province")), since, until)
         partners, provinces = await store.partner_coverage(conn)
     body["partners"], body["provinces_covered"] = partners, provinces
     return json_ok(body)
