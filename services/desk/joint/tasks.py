@@ -44,7 +44,7 @@ async def assign(desk: Desk, who: Investigator, case_id: uuid.UUID, cmd: AssignT
             raise Refused(ErrorCode.FORBIDDEN, "only the lead assigns tasks")
         handling = tuple(dict.fromkeys((*case.header.handling, *cmd.handling)))
         content = RequestContent.model_validate(
-            cmd.model_dump(exclude={"assignee"}) | {"handling": handling})
+            cmd.model_dump(mode="json", exclude={"assignee"}) | {"handling": handling})
         req = await desk.submit_request(desk, conn, who, cmd.assignee, content, cid)
         task = j.Task(request_id=req.id, assignee=cmd.assignee, kind=content.kind,
                       due_date=req.due_date.isoformat())
