@@ -174,15 +174,30 @@ async def test_a_joint_case_from_invitation_to_closing(system: System) -> None:
 async def test_leaving_needs_the_leads_agreement(system: System) -> None:
     zj, gd = system.desks["zj"], system.desks["gd"]
     GD = await signed_in(system, "44")
-    lead, g = await zj.investigator(LEAD), await gd.investigator(GD)
-    _, case = await system.call("POST", zj.url("/v1/joint"), lead, json=case_body(GD))
+    lead, g, local = (await zj.investigator(LEAD), await gd.investigator(GD),
+                      await zj.investigator(LOCAL))
+    _, case = await system.call("POST", zj.url("/v1/joint"), lead, json=case_body(GD, LOCAL))
     cid = case["id"]
     await eventually(lambda: _case(system, gd, g, cid), what="invitation")
+    # an invitee sees who is in the case, not what the case holds, until it accepts
+    note = {"text": "线人提供的地址", "handling": ["personal_data"]}
+    assert (await system.call("POST", zj.url(f"/v1/joint/{cid}/note"), lead, json=note))[0] == 200
+    invitee = await _case(system, zj, local, cid)
+    assert invitee is not None
+    assert [e["event"] for e in invitee["timeline"]] == ["opened", "invited"]
+    assert invitee["actions"] == ["accept", "decline"]
     status, early = await system.call("POST", gd.url(f"/v1/joint/{cid}/leave"), g,
                                       json={"reason": "人手不足"})
     assert status == 409 and early["error"]["code"] == "illegal_transition"  # not a member yet
     await system.call("POST", gd.url(f"/v1/joint/{cid}/accept"), g)
     await eventually(lambda: _members_are(system, gd, g, cid, {GD: "accepted"}), what="joined")
+
+    async def caught_up() -> Any:  # the earlier timeline follows the acceptance
+        c = await _case(system, gd, g, cid)
+        return c and [e["event"] for e in c["timeline"]] == ["opened", "invited", "noted",
+                                                              "accepted"]
+
+    await eventually(caught_up, what="timeline caught up")
     assert (await system.call("POST", gd.url(f"/v1/joint/{cid}/leave"), g,
                               json={"reason": "人手不足"}))[0] == 202
     await eventually(lambda: _members_are(system, zj, lead, cid, {GD: "leaving"}),

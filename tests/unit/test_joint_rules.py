@@ -134,3 +134,12 @@ def test_counts_name_the_bureau_each_figure_belongs_to() -> None:
 def test_the_lead_cannot_supervise_itself() -> None:
     with pytest.raises(Refused):
         joint.open_case(uuid.uuid4(), header(supervisor=LEAD), [GD])
+
+
+def test_only_working_members_see_what_the_case_holds() -> None:
+    case = opened(GD, SC)
+    case = joint.decide(case, GD, j.Accepted())
+    case = joint.decide(case, SC, j.Declined(reason="否"))
+    assert case.shows(GD, "noted") and case.shows(SUP, "evidence_shared")
+    assert not case.shows(SC, "noted") and case.shows(SC, "declined")
+    assert case.readers() == {GD, SUP} and case.reached() == {GD, SUP}

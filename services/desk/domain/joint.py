@@ -26,6 +26,9 @@ ACTIVE = frozenset({MemberStatus.ACCEPTED, MemberStatus.LEAVING})
 """Members that work the case: they read evidence, post, and confirm the closing."""
 REACHED = ACTIVE | {MemberStatus.INVITED}
 """Members whose desks receive the case's events."""
+MEMBERSHIP = frozenset({"opened", "invited", "accepted", "declined", "leave_requested",
+                        "leave_agreed", "leave_refused"})
+"""Timeline entries a bureau sees before it accepts (or after it declined or left)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,13 @@ class Case:
         """Bureaus other than the lead that receive the shared evidence."""
         out = {m.bureau for m in self.members if m.status in ACTIVE}
         return out | ({self.header.supervisor} if self.header.supervisor else set())
+
+    def shows(self, bureau: str, event: str) -> bool:
+        """Whether ``bureau`` sees a timeline entry of type ``event``: the lead, the
+        supervisor and working members all; others only who is in the case."""
+        if self.role_of(bureau) in (Role.LEAD, Role.SUPERVISOR):
+            return True
+        return self.status_of(bureau) in ACTIVE or event in MEMBERSHIP
 
     def active(self) -> set[str]:
         return {m.bureau for m in self.members if m.status in ACTIVE}

@@ -38,7 +38,7 @@ async def originate(conn: asyncpg.Connection, desk: Desk, before: Case | None, s
     await store.add_entry(conn, after.id, step.body(after.id))
     reached = (before.reached() if before else set()) | after.reached()
     for bureau in sorted(reached):
-        if not desk.hosts(bureau):
+        if not desk.hosts(bureau) and after.shows(bureau, step.change.event):
             await outbox.enqueue(conn, outgoing.event(after, step, bureau, cid))
     counts = joint.counts(before, after, step.bureau, step.change)
     for message in outgoing.recorded(after, step, counts, cid):

@@ -119,11 +119,9 @@ async def download(desk: Desk, who: Investigator, case_id: uuid.UUID, file_id: u
     """The file's bytes, verified against its SHA-256; 409 instead of a damaged file."""
     async with desk.pool.acquire() as conn, conn.transaction():
         case = await visible(conn, who, case_id)
-        if case.role_of(who.bureau) is joint.Role.MEMBER and \
-                case.status_of(who.bureau) not in joint.ACTIVE:
+        if not case.shows(who.bureau, "evidence_shared"):
             raise Refused(ErrorCode.FORBIDDEN, "evidence is for working members")
-        row = await conn.fetchrow("SELECT meta, chunks, status FROM joint_file"
-                                  " WHERE id = $1 AND case_id = $2", file_id, case_id)
+        row = await store.file(conn, case_id, file_id)
         if row is None:
             raise Refused(ErrorCode.NOT_FOUND, f"no file {file_id} in this case")
         meta = j.SharedFile.model_validate(row["meta"])

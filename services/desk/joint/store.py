@@ -135,6 +135,12 @@ async def mark_shared(conn: asyncpg.Connection, file_id: uuid.UUID) -> bool:
         file_id))
 
 
+async def file(conn: asyncpg.Connection, case_id: uuid.UUID,
+               file_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT meta, chunks, status FROM joint_file"
+                               " WHERE id = $1 AND case_id = $2", file_id, case_id)
+
+
 async def files(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
     return list(await conn.fetch("SELECT id, meta, chunks, status FROM joint_file"
                                  " WHERE case_id = $1 ORDER BY created_at, id", case_id))

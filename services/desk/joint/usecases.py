@@ -129,8 +129,11 @@ async def show(desk: Desk, who: Investigator, case_id: uuid.UUID,
         case = await visible(conn, who, case_id)
         await store.audit(conn, who, "joint_view", case_id, cid)
         tasks = await store.task_states(conn, case_id) if desk.hosts(case.lead) else []
-        return (case, await store.timeline(conn, case_id), await store.files(conn, case_id),
-                tasks)
+        timeline = [e for e in await store.timeline(conn, case_id)
+                    if case.shows(who.bureau, e["type"])]
+        seen = case.shows(who.bureau, "evidence_shared")
+        shared = await store.files(conn, case_id) if seen else []
+        return case, timeline, shared, tasks
 
 
 async def mine(desk: Desk, who: Investigator, limit: int) -> list[Case]:
