@@ -115,6 +115,8 @@ async def act(desk: Desk, who: Investigator, case_id: uuid.UUID, change: j.Joint
     """A change by ``who``'s bureau; (case, pending) where pending means sent to the lead."""
     async with desk.pool.acquire() as conn, conn.transaction():
         case = await visible(conn, who, case_id, lock=True)
+        if isinstance(change, j.Invited):  # partners only, as when opening
+            invitees(await desk.registry.current(conn), case.lead, change.bureaus, None)
         step = Step(who.bureau, who.name, desk.clock(), change)
         case, pending = await decide.ask(conn, desk, case, step, cid)
         await store.audit(conn, who, f"joint_{change.event}", case_id, cid)
