@@ -249,6 +249,18 @@ class JointCommandBody(Frozen):
     change: ParticipantChange
 
 
+class JointCommandRefusedBody(Frozen):
+    """Lead's desk -> the asking bureau: the change was not made, and why."""
+
+    case_id: uuid.UUID
+    command_id: uuid.UUID
+    event: str = Field(max_length=32)
+    code: str = Field(max_length=64)
+    """A ``protocol.errors.ErrorCode`` value."""
+    reason: LongText
+    refused_at: AwareDatetime
+
+
 class JointFileChunkBody(Frozen):
     """One piece of a shared evidence file (bytes ``idx * CHUNK_BYTES`` onwards)."""
 

@@ -19,6 +19,7 @@ from protocol.v1.events import Change, RequesterChange
 from protocol.v1.files import ChunkBody, OfferedBody
 from protocol.v1.joint import (
     JointCommandBody,
+    JointCommandRefusedBody,
     JointEventBody,
     JointFileChunkBody,
     JointRecordedBody,
@@ -182,6 +183,13 @@ class JointCommand(Message):
     body: JointCommandBody
 
 
+class JointCommandRefused(Message):
+    """Lead's desk -> the asking bureau: its joint-case change was not made."""
+
+    type: Literal["joint.command_refused"] = "joint.command_refused"
+    body: JointCommandRefusedBody
+
+
 class JointFileChunk(Message):
     """A desk -> a participant's bureau: one chunk of evidence shared with a joint case."""
 
@@ -268,6 +276,7 @@ AnyMessage = Annotated[
     | BulkAnswers
     | JointEvent
     | JointCommand
+    | JointCommandRefused
     | JointFileChunk
     | JointRecorded,
     Field(discriminator="type"),
@@ -290,6 +299,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         BulkAnswers,
         JointEvent,
         JointCommand,
+        JointCommandRefused,
         JointFileChunk,
         JointRecorded,
     )

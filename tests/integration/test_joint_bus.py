@@ -1,5 +1,6 @@
-"""Joint-case messages on the real broker: repeats made once, forgeries and commands the
-case no longer allows dead-lettered with their reason, hub records counted once."""
+"""Joint-case messages on the real broker: repeats made once, a command the case no longer
+allows refused back to its sender, forgeries dead-lettered with their reason, hub records
+counted once."""
 
 from __future__ import annotations
 
@@ -68,10 +69,10 @@ async def timeline(system: System, cid: str, token: str) -> list[str]:
     return [e["event"] for e in case["timeline"]]
 
 
-async def test_a_repeated_command_is_made_once_and_a_late_one_is_dead_lettered(
+async def test_a_repeated_command_is_made_once_and_a_late_one_refused_to_its_sender(
     system: System, channel: aio_pika.abc.AbstractChannel
 ) -> None:
-    cid, lead, _ = await opened(system)
+    cid, lead, g = await opened(system)
     body = {"case_id": cid, "command_id": uuid.uuid4(), "issued_at": dt.datetime.now(dt.UTC),
             "actor": "广东", "change": {"event": "accepted"}}
     for _ in range(3):  # three messages, one command
@@ -86,9 +87,21 @@ async def test_a_repeated_command_is_made_once_and_a_late_one_is_dead_lettered(
     late = JointCommand(correlation_id="late", sender=GD, recipient=LEAD, body=body | {
         "command_id": uuid.uuid4(), "change": {"event": "declined", "reason": "改主意"}})
     await send(channel, late)
-    letter = await dead_letter(channel, "zj")
-    assert letter.headers["x-xiecha-error-code"] == "illegal_transition"
+
+    async def told() -> Any:
+        _, case = await system.call("GET", system.desks["gd"].url(f"/v1/joint/{cid}"), g)
+        return case["refused"]
+
+    [refusal] = await eventually(told, what="refusal at the member's desk")
+    assert (refusal["event"], refusal["code"]) == ("declined", "illegal_transition")
     assert await timeline(system, cid, lead) == ["opened", "invited", "accepted"]
+
+    # a command from a bureau outside the case is dead-lettered, not answered
+    stranger = JointCommand(correlation_id="x", sender=FORGER, recipient=LEAD, body=body | {
+        "command_id": uuid.uuid4()})
+    await send(channel, stranger)
+    letter = await dead_letter(channel, "zj")
+    assert letter.headers["x-xiecha-error-code"] == "forbidden"
 
 
 async def test_an_event_not_from_the_lead_is_dead_lettered(

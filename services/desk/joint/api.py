@@ -77,14 +77,14 @@ async def list_cases(request: web.Request) -> web.Response:
 async def show(request: web.Request) -> web.Response:
     who = await caller(request)
     desk = request.app[DESK]
-    case, timeline, shared, task_rows = await usecases.show(desk, who, path_id(request,
-                                                            what="joint case"),
-                                                            correlation_id(request))
-    body = views.case_view(case, who.bureau, await desk.names())
-    body["timeline"] = views.timeline_view(timeline)
-    body["evidence"] = [views.file_view(r) for r in shared]
-    if who.bureau == case.lead:
-        body["progress"] = tasks.progress(task_rows, desk.today())
+    detail = await usecases.show(desk, who, path_id(request, what="joint case"),
+                                 correlation_id(request))
+    body = views.case_view(detail.case, who.bureau, await desk.names())
+    body["timeline"] = views.timeline_view(detail.timeline)
+    body["evidence"] = [views.file_view(r) for r in detail.files]
+    body["refused"] = views.refusals_view(detail.refusals)
+    if who.bureau == detail.case.lead:
+        body["progress"] = tasks.progress(detail.tasks, desk.today())
     return json_ok(body)
 
 

@@ -2,7 +2,9 @@
 
 ``joint.command`` (at the lead's desk): the change is decided like one made here, under
 the command's id, so a command that comes twice is made once; one the case no longer
-allows is refused (dead-lettered with the reason). ``joint.event`` (at a participant's
+allows is refused: ``joint.command_refused`` goes back to the asking bureau's desk,
+which keeps the reason for its view (a command no participant could send, from a bureau
+outside the case, is dead-lettered instead). ``joint.event`` (at a participant's
 desk): the timeline entry is stored once per seq, and the case copy is replaced only
 by a newer one, so events that overtake each other or come twice converge on the
 lead's copy. ``joint.file_chunk``: see ``files.on_chunk``.
@@ -14,12 +16,13 @@ import asyncpg
 import structlog
 
 from protocol.errors import ErrorCode
-from protocol.v1.messages import JointCommand, JointEvent, JointFileChunk
+from protocol.v1.messages import JointCommand, JointCommandRefused, JointEvent, JointFileChunk
+from services.common import outbox
 from services.common.handling import Dispatcher, MessageEarly
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
 from services.desk.domain.joint import Case, Step
-from services.desk.joint import decide, files, store
+from services.desk.joint import decide, files, outgoing, store
 
 log = structlog.get_logger()
 
@@ -33,6 +36,7 @@ def register(bus: Dispatcher, desk: Desk) -> None:
 
     bus.register(JointCommand, on_command)
     bus.register(JointEvent, event)
+    bus.register(JointCommandRefused, refused)
     bus.register(JointFileChunk, on_chunk)
 
 
@@ -47,7 +51,23 @@ async def command(conn: asyncpg.Connection, desk: Desk, msg: JointCommand) -> No
         log.info("joint command already made", command_id=str(b.command_id))
         return
     step = Step(msg.sender, b.actor, b.issued_at, b.change, event_id=b.command_id)
-    await decide.originate(conn, desk, case, step, msg.correlation_id)
+    try:
+        async with conn.transaction():  # savepoint: a refusal leaves nothing half-done
+            await decide.originate(conn, desk, case, step, msg.correlation_id)
+    except Refused as exc:
+        if exc.code is ErrorCode.FORBIDDEN:  # no participant asks this: dead-letter it
+            raise
+        refusal = outgoing.command_refused(case, msg, exc.code, exc.message, desk.clock())
+        await outbox.enqueue(conn, refusal)
+        log.info("joint command refused", command_id=str(b.command_id), code=exc.code)
+
+
+async def refused(conn: asyncpg.Connection, msg: JointCommandRefused) -> None:
+    """The lead's desk did not make a change this desk asked for: keep why, once."""
+    case = await store.get(conn, msg.body.case_id)
+    if case is None or msg.sender != case.lead:
+        raise Refused(ErrorCode.FORBIDDEN, "only the case's lead refuses its commands")
+    await store.add_refusal(conn, msg.recipient, msg.body)
 
 
 async def event(conn: asyncpg.Connection, msg: JointEvent) -> None:

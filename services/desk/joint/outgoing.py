@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 
 from protocol.v1 import joint as j
 from protocol.v1.files import CHUNK_BYTES, encode_chunk
-from protocol.v1.messages import JointCommand, JointEvent, JointFileChunk, JointRecorded
+from protocol.v1.messages import (
+    JointCommand,
+    JointCommandRefused,
+    JointEvent,
+    JointFileChunk,
+    JointRecorded,
+)
 from services.desk.domain.joint import Case, Step
 
 
@@ -30,6 +37,17 @@ def command(case: Case, step: Step, cid: str) -> JointCommand:
         correlation_id=cid, sender=step.bureau, recipient=case.lead,
         body={"case_id": case.id, "command_id": step.event_id, "issued_at": step.at,
               "actor": step.actor, "change": step.change},
+    )
+
+
+def command_refused(case: Case, asked: JointCommand, code: str, reason: str,
+                    at: dt.datetime) -> JointCommandRefused:
+    """Why the lead's desk did not make an asked-for change, for the asking desk."""
+    return JointCommandRefused(
+        correlation_id=asked.correlation_id, sender=case.lead, recipient=asked.sender,
+        body={"case_id": case.id, "command_id": asked.body.command_id,
+              "event": asked.body.change.event, "code": code, "reason": reason,
+              "refused_at": at},
     )
 
 

@@ -77,6 +77,23 @@ async def of_bureau(conn: asyncpg.Connection, bureau: str, limit: int) -> list[C
     return [_row_case(r) for r in rows]
 
 
+async def add_refusal(conn: asyncpg.Connection, bureau: str,
+                      body: j.JointCommandRefusedBody) -> None:
+    await conn.execute(
+        "INSERT INTO joint_refusal (command_id, case_id, bureau, event, code, reason,"
+        " refused_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+        body.command_id, body.case_id, bureau, body.event, body.code, body.reason,
+        body.refused_at,
+    )
+
+
+async def refusals(conn: asyncpg.Connection, case_id: uuid.UUID,
+                   bureau: str) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        "SELECT command_id, event, code, reason, refused_at FROM joint_refusal"
+        " WHERE case_id = $1 AND bureau = $2 ORDER BY refused_at", case_id, bureau))
+
+
 # --- tasks ------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ is told it does not exist. Every view and change is written to the audit log.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
@@ -123,10 +124,20 @@ async def act(desk: Desk, who: Investigator, case_id: uuid.UUID, change: j.Joint
         return case, pending
 
 
-async def show(desk: Desk, who: Investigator, case_id: uuid.UUID,
-               cid: str) -> tuple[Case, list[asyncpg.Record], list[asyncpg.Record],
-                                  list[asyncpg.Record]]:
-    """The case, its timeline, its files, and (at the lead's desk) its tasks."""
+@dataclass(frozen=True)
+class Detail:
+    """What the caller's bureau sees of a case on this desk."""
+
+    case: Case
+    timeline: list[asyncpg.Record]
+    files: list[asyncpg.Record]
+    tasks: list[asyncpg.Record]
+    """At the lead's desk: each task's request state."""
+    refusals: list[asyncpg.Record]
+    """Changes the caller's bureau asked for that the lead's desk did not make."""
+
+
+async def show(desk: Desk, who: Investigator, case_id: uuid.UUID, cid: str) -> Detail:
     async with desk.pool.acquire() as conn, conn.transaction():
         case = await visible(conn, who, case_id)
         await store.audit(conn, who, "joint_view", case_id, cid)
@@ -135,7 +146,8 @@ async def show(desk: Desk, who: Investigator, case_id: uuid.UUID,
                     if case.shows(who.bureau, e["type"])]
         seen = case.shows(who.bureau, "evidence_shared")
         shared = await store.files(conn, case_id) if seen else []
-        return case, timeline, shared, tasks
+        return Detail(case, timeline, shared, tasks,
+                      await store.refusals(conn, case_id, who.bureau))
 
 
 async def mine(desk: Desk, who: Investigator, limit: int) -> list[Case]:

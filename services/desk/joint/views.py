@@ -70,3 +70,8 @@ def timeline_view(rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
 def file_view(row: asyncpg.Record) -> dict[str, Any]:
     meta = SharedFile.model_validate(row["meta"])
     return meta.model_dump(mode="json") | {"status": row["status"]}
+
+
+def refusals_view(rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [{"command_id": str(r["command_id"]), "event": r["event"], "code": r["code"],
+             "reason": r["reason"], "at": r["refused_at"].isoformat()} for r in rows]
