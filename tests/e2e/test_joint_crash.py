@@ -11,26 +11,62 @@ intact where it was shared, and the hub counted each figure once.
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
+import pytest_asyncio
 
-from bench.environment import Installation
+from bench.environment import Installation, Scratch, prepare, start, token
+from services.demo.processes import Service
 from tests import evidence
-from tests.e2e.test_crash import call, crash, installation, restart
 from tests.support import eventually
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
-__all__ = ["installation"]  # the fixture, shared with the request crash test
 
 N = 12
 LEAD, GD, SC = "330110", "440106", "510107"
 STEPS = ["opened", "invited", "accepted", "declined", "task_assigned", "evidence_shared",
          "closing_proposed", "closing_confirmed"]
 FILE = evidence.pdf(300_000)  # two chunks
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def installation() -> AsyncIterator[tuple[Installation, aiohttp.ClientSession, Path]]:
+    """The hub and three desks as processes on a fresh vhost and databases (as
+    ``make run`` starts them), removed afterwards."""
+    scratch = Scratch()
+    logs = Path(tempfile.mkdtemp(prefix="xiecha-joint-crash-"))
+    async with aiohttp.ClientSession() as session:
+        try:
+            inst = await prepare(scratch)
+            await start(inst, session, logs)
+            yield inst, session, logs
+            await inst.stop()
+        finally:
+            await scratch.close()
+
+
+async def call(session: aiohttp.ClientSession, method: str, url: str, bureau: str,
+               body: Any = None) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token(bureau)}"}
+    async with session.request(method, url, json=body, headers=headers) as resp:
+        return resp.status, await resp.json(content_type=None)
+
+
+async def crash(service: Service) -> None:
+    assert service.process is not None
+    service.process.kill()  # SIGKILL: no clean-up of any kind
+    await service.process.wait()
+
+
+async def restart(service: Service, session: aiohttp.ClientSession, logs: Path) -> None:
+    await service.start(logs)
+    await service.ready(session)
 
 
 def case_body(i: int) -> dict[str, Any]:
@@ -135,7 +171,7 @@ def _task() -> dict[str, Any]:
 
 
 async def _upload(session: aiohttp.ClientSession, url: str, cid: str) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer bench-{LEAD}", "X-Filename": "笔录.pdf"}
+    headers = {"Authorization": f"Bearer {token(LEAD)}", "X-Filename": "笔录.pdf"}
     async with session.post(f"{url}/v1/joint/{cid}/evidence", data=FILE,
                             headers=headers) as resp:
         return resp.status, await resp.json()
