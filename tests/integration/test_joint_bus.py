@@ -5,6 +5,7 @@ counted once."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +15,9 @@ import pytest
 import pytest_asyncio
 
 from protocol import routing
-from protocol.v1.messages import JointCommand, JointEvent, JointRecorded, Message
+from protocol.v1.files import encode_chunk
+from protocol.v1.messages import JointCommand, JointEvent, JointFileChunk, JointRecorded, Message
+from tests import evidence
 from tests.support import System, eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -146,3 +149,32 @@ async def test_the_hub_counts_a_repeated_record_once(
     _, province = await system.call("GET", system.hub_url(
         "/v1/stats?province=44&from=2026-02-03&to=2026-02-03"))
     assert province["joint"]["period"]["outcome"] == 4
+
+
+async def test_a_members_file_damaged_on_the_way_is_refused_back_not_shared(
+    system: System, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    cid, lead, g = await opened(system)
+    gd = system.desks["gd"]
+    await system.call("POST", gd.url(f"/v1/joint/{cid}/accept"), g)
+
+    async def joined() -> bool:
+        return "accepted" in await timeline(system, cid, lead)
+
+    await eventually(joined, what="accepted")
+    data = evidence.png()
+    meta = {"file_id": uuid.uuid4(), "name": "照片.png", "media_type": "image/png",
+            "size": len(data), "sha256": hashlib.sha256(b"other bytes").hexdigest(),
+            "shared_by": GD, "uploaded_by": "广东"}
+    await send(channel, JointFileChunk(correlation_id="bad", sender=GD, recipient=LEAD, body={
+        "case_id": cid, "file": meta, "idx": 0, "data": encode_chunk(data)}))
+
+    async def told() -> Any:
+        _, case = await system.call("GET", gd.url(f"/v1/joint/{cid}"), g)
+        return case["refused"]
+
+    [refusal] = await eventually(told, what="refusal at the member's desk")
+    assert (refusal["event"], refusal["code"]) == ("evidence_shared", "checksum_mismatch")
+    _, at_lead = await system.call("GET", system.desks["zj"].url(f"/v1/joint/{cid}"), lead)
+    assert [e["status"] for e in at_lead["evidence"]] == ["failed"]
+    assert "evidence_shared" not in [e["event"] for e in at_lead["timeline"]]

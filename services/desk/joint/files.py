@@ -94,12 +94,31 @@ async def on_chunk(conn: asyncpg.Connection, desk: Desk, msg: JointFileChunk) ->
     ok = store.intact(parts, b.file, row["chunks"])
     await store.settle_file(conn, b.file.file_id, "complete" if ok else "failed")
     log.info("joint evidence received", file_id=str(b.file.file_id), intact=ok)
-    if ok and desk.hosts(case.lead) and await store.mark_shared(conn, b.file.file_id):
-        locked = await store.get(conn, case.id, lock=True)
-        assert locked is not None
-        step = Step(b.file.shared_by, b.file.uploaded_by, desk.clock(),
-                    j.EvidenceShared(file=b.file))
-        await decide.originate(conn, desk, locked, step, msg.correlation_id)
+    if desk.hosts(case.lead) and await store.mark_shared(conn, b.file.file_id):
+        await _share_on(conn, desk, case.id, msg, ok)
+
+
+async def _share_on(conn: asyncpg.Connection, desk: Desk, case_id: uuid.UUID,
+                    msg: JointFileChunk, intact: bool) -> None:
+    """At the lead's desk: a member's file that arrived whole is shared with the case;
+    one that fails its SHA-256 is refused back to the member (it uploads it again)."""
+    meta = msg.body.file
+    case = await store.get(conn, case_id, lock=True)
+    assert case is not None
+    if not intact:
+        await outbox.enqueue(conn, outgoing.refusal(
+            case, meta.shared_by, meta.file_id, "evidence_shared", ErrorCode.CHECKSUM_MISMATCH,
+            f"{meta.name} arrived damaged at the lead's desk; upload it again", desk.clock(),
+            msg.correlation_id))
+        return
+    step = Step(meta.shared_by, meta.uploaded_by, desk.clock(), j.EvidenceShared(file=meta))
+    try:
+        async with conn.transaction():  # savepoint: the member may have left meanwhile
+            await decide.originate(conn, desk, case, step, msg.correlation_id)
+    except Refused as exc:
+        await outbox.enqueue(conn, outgoing.refusal(
+            case, meta.shared_by, meta.file_id, "evidence_shared", exc.code, exc.message,
+            desk.clock(), msg.correlation_id))
 
 
 def _raw(msg: JointFileChunk) -> bytes:

@@ -43,11 +43,17 @@ def command(case: Case, step: Step, cid: str) -> JointCommand:
 def command_refused(case: Case, asked: JointCommand, code: str, reason: str,
                     at: dt.datetime) -> JointCommandRefused:
     """Why the lead's desk did not make an asked-for change, for the asking desk."""
+    return refusal(case, asked.sender, asked.body.command_id, asked.body.change.event,
+                   code, reason, at, asked.correlation_id)
+
+
+def refusal(case: Case, to: str, command_id: uuid.UUID, event: str, code: str, reason: str,
+            at: dt.datetime, cid: str) -> JointCommandRefused:
+    """A change ``to`` asked for (a command, or sharing a file: its id) was not made."""
     return JointCommandRefused(
-        correlation_id=asked.correlation_id, sender=case.lead, recipient=asked.sender,
-        body={"case_id": case.id, "command_id": asked.body.command_id,
-              "event": asked.body.change.event, "code": code, "reason": reason,
-              "refused_at": at},
+        correlation_id=cid, sender=case.lead, recipient=to,
+        body={"case_id": case.id, "command_id": command_id, "event": event, "code": code,
+              "reason": reason, "refused_at": at},
     )
 
 
