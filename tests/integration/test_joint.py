@@ -218,6 +218,22 @@ async def test_bad_input_is_a_4xx(system: System) -> None:
     assert status == 422 and body["error"]["code"] == "unknown_bureau"
     status, body = await system.call("POST", zj.url("/v1/joint/not-a-uuid/accept"), lead)
     assert status == 404
+    _, case = await system.call("POST", zj.url("/v1/joint"), lead, json=case_body(SC))
+    evidence_url = zj.url(f"/v1/joint/{case['id']}/evidence")
+    status, body = await system.call("POST", evidence_url, lead, data=b"MZ\x90\x00 not a pdf",
+                                     headers={"X-Filename": "a.pdf"})
+    assert status == 415 and body["error"]["code"] == "unsupported_media_type"
+    status, body = await system.call("POST", evidence_url + "?handling=secret", lead,
+                                     data=evidence.png(), headers={"X-Filename": "a.png"})
+    assert status == 400 and body["error"]["code"] == "bad_query"
+    stranger = await zj.investigator(STRANGER)
+    status, body = await system.call("POST", evidence_url, stranger, data=evidence.png(),
+                                     headers={"X-Filename": "a.png"})
+    assert status == 404 and body["error"]["code"] == "not_found"
+    status, body = await system.call("POST", zj.url(f"/v1/joint/{case['id']}/close"), lead,
+                                     json={"findings": "x", "outcomes": [
+                                         {"kind": "fine", "bureau": SC, "amount_yuan": 1}]})
+    assert status == 422 and body["error"]["code"] == "validation_failed"  # SC never joined
 
 
 async def _hub_counts(system: System, query: str, want: dict[str, int]) -> None:
