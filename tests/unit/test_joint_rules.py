@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -11,6 +12,7 @@ from protocol.v1 import joint as j
 from protocol.v1.joint import CaseState, MemberStatus
 from services.desk.domain import joint
 from services.desk.domain.errors import Refused
+from services.desk.joint import outgoing
 
 LEAD, GD, SC, SUP = "330110", "440106", "510107", "330000"
 
@@ -143,3 +145,13 @@ def test_only_working_members_see_what_the_case_holds() -> None:
     assert case.shows(GD, "noted") and case.shows(SUP, "evidence_shared")
     assert not case.shows(SC, "noted") and case.shows(SC, "declined")
     assert case.readers() == {GD, SUP} and case.reached() == {GD, SUP}
+
+
+def test_the_closing_summary_goes_only_to_those_who_work_the_case() -> None:
+    case = joint.decide(opened(GD, SC), GD, j.Accepted())
+    case = joint.decide(case, LEAD, j.ClosingProposed(summary=j.Summary(findings="内部结论")))
+    step = joint.Step(SC, "四川", dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+                      j.Declined(reason="否"), seq=5)
+    case = joint.decide(case, SC, step.change)
+    assert outgoing.event(case, step, GD, "c").body.case.summary is not None
+    assert outgoing.event(case, step, SC, "c").body.case.summary is None

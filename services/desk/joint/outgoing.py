@@ -20,8 +20,16 @@ from services.desk.domain.joint import Case, Step
 
 def event(case: Case, step: Step, to: str, cid: str) -> JointEvent:
     """A decided change and the case after it, for participant ``to``'s desk."""
-    body = step.body(case.id) | {"case": case.snapshot()}
+    body = step.body(case.id) | {"case": _for(case, to)}
     return JointEvent(correlation_id=cid, sender=case.lead, recipient=to, body=body)
+
+
+def _for(case: Case, to: str) -> j.CaseSnapshot:
+    """The case as ``to`` may see it: without the closing summary unless it works the case."""
+    snap = case.snapshot()
+    if case.shows(to, "closing_proposed"):
+        return snap
+    return snap.model_copy(update={"summary": None, "confirmed": ()})
 
 
 def replayed(case: Case, entry: dict[str, object], to: str, cid: str) -> JointEvent:

@@ -45,6 +45,13 @@ def allowed(case: Case, bureau: str) -> list[str]:
     return []
 
 
+def _closing(case: Case, who: str) -> dict[str, Any]:
+    """The closing summary, for those who work or supervise the case."""
+    if not (case.summary and case.shows(who, "closing_proposed")):
+        return {"summary": None, "confirmed": []}
+    return {"summary": case.summary.model_dump(mode="json"), "confirmed": list(case.confirmed)}
+
+
 def case_view(case: Case, who: str, names: dict[str, BureauRecord]) -> dict[str, Any]:
     h = case.header
     return {
@@ -55,8 +62,7 @@ def case_view(case: Case, who: str, names: dict[str, BureauRecord]) -> dict[str,
         "handling": list(h.handling),
         "members": [{"bureau": _bureau(m.bureau, names), "status": m.status,
                      "reason": m.reason} for m in case.members],
-        "summary": case.summary.model_dump(mode="json") if case.summary else None,
-        "confirmed": list(case.confirmed), "your_role": case.role_of(who),
+        **_closing(case, who), "your_role": case.role_of(who),
         "actions": allowed(case, who),
     }
 
