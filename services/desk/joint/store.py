@@ -30,14 +30,19 @@ async def correlation(conn: asyncpg.Connection, case_id: uuid.UUID) -> str:
 
 
 async def save(conn: asyncpg.Connection, case: Case, cid: str, at: dt.datetime) -> bool:
-    """Keep ``case`` unless a newer copy (higher seq) is here; True if it was kept."""
+    """Keep ``case`` unless a newer copy (higher seq) is here; True if it was kept.
+
+    A desk hosting two bureaus of a case gets one copy of each event per bureau, with
+    the closing summary left out for a bureau that does not work the case: of copies
+    with the same seq, the one with the summary stays."""
     snap = case.snapshot().model_dump(mode="json")
     members = [m.bureau for m in case.members]
     kept = await conn.fetchval(
         "INSERT INTO joint_case (id, lead, supervisor, state, seq, snapshot, members,"
         " correlation_id, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)"
         " ON CONFLICT (id) DO UPDATE SET state = $4, seq = $5, snapshot = $6,"
-        " members = $7, updated_at = $9 WHERE joint_case.seq < $5 RETURNING true",
+        " members = $7, updated_at = $9 WHERE joint_case.seq < $5 OR (joint_case.seq = $5"
+        " AND joint_case.snapshot -> 'summary' = 'null'::jsonb) RETURNING true",
         case.id, case.lead, case.header.supervisor, case.state, case.seq, snap, members,
         cid, at,
     )
