@@ -155,3 +155,7 @@ def test_the_closing_summary_goes_only_to_those_who_work_the_case() -> None:
     case = joint.decide(case, SC, step.change)
     assert outgoing.event(case, step, GD, "c").body.case.summary is not None
     assert outgoing.event(case, step, SC, "c").body.case.summary is None
+
+
+def test_a_case_is_opened_once() -> None:
+    assert refused(opened(GD), LEAD, j.Opened()) is ErrorCode.ILLEGAL_TRANSITION

@@ -128,6 +128,13 @@ def decide(case: Case, bureau: str, change: j.JointChange) -> Case:
 
 
 def _decided(case: Case, bureau: str, change: j.JointChange) -> Case:
+    if change.event in MEMBERSHIP:
+        return _membership(case, bureau, change)
+    return _work(case, bureau, change)
+
+
+def _membership(case: Case, bureau: str, change: j.JointChange) -> Case:
+    """Who is in the case: invitations, answers, leaving."""
     match change:
         case j.Invited(bureaus=bureaus):
             _require(case, bureau, Role.LEAD, states=(CaseState.OPEN,))
@@ -149,23 +156,25 @@ def _decided(case: Case, bureau: str, change: j.JointChange) -> Case:
             if isinstance(change, j.LeaveAgreed):
                 return _set_status(case, leaving, MemberStatus.LEFT, m.reason)
             return _set_status(case, leaving, MemberStatus.ACCEPTED, None)
+    raise Refused(ErrorCode.ILLEGAL_TRANSITION, "a case is opened once")
+
+
+def _work(case: Case, bureau: str, change: j.JointChange) -> Case:
+    """The case's work: posts, comments, evidence, tasks, closing."""
+    match change:
         case j.Noted():
             _require_worker(case, bureau)
-            return case
         case j.Commented():
             _require(case, bureau, Role.SUPERVISOR, states=tuple(CaseState))
-            return case
         case j.EvidenceShared(file=file):
             _require_worker(case, bureau)
             if file.shared_by != bureau:
                 raise Refused(ErrorCode.FORBIDDEN, "a bureau shares only its own files")
-            return case
         case j.TaskAssigned(task=task):
             _require(case, bureau, Role.LEAD, states=(CaseState.OPEN,))
             if case.status_of(task.assignee) is not MemberStatus.ACCEPTED:
                 raise Refused(ErrorCode.ILLEGAL_TRANSITION,
                               f"tasks go to accepted members; {task.assignee} is not one")
-            return case
         case j.ClosingProposed(summary=summary):
             _require(case, bureau, Role.LEAD, states=(CaseState.OPEN, CaseState.CLOSING))
             _check_outcomes(case, summary.outcomes)
@@ -175,8 +184,7 @@ def _decided(case: Case, bureau: str, change: j.JointChange) -> Case:
             if bureau in case.confirmed:
                 raise Refused(ErrorCode.ILLEGAL_TRANSITION, "already confirmed")
             return replace(case, confirmed=(*case.confirmed, bureau))
-        case j.Opened():
-            raise Refused(ErrorCode.ILLEGAL_TRANSITION, "a case is opened once")
+    return case
 
 
 def _settled(case: Case) -> Case:
