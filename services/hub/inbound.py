@@ -19,7 +19,7 @@ from protocol.v1 import AnyMessage, RegistryRequested, RequestEventRecorded
 from protocol.v1.messages import JointRecorded
 from services.common import outbox
 from services.common.handling import MessageRefused
-from services.hub import joint_stats, store
+from services.hub import counters, joint_stats
 from services.hub.outgoing import publish_registry, undeliverable
 
 log = structlog.get_logger()
@@ -38,7 +38,7 @@ class HubInbound:
     async def __call__(self, conn: asyncpg.Connection, message: AnyMessage) -> None:
         match message:
             case RequestEventRecorded():
-                if not await store.count_event(conn, message.body):
+                if not await counters.count_event(conn, message.body):
                     log.info("event already counted", event_id=str(message.body.event_id))
             case JointRecorded():
                 if not await joint_stats.count(conn, message.body):

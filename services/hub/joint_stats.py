@@ -5,7 +5,7 @@ Each ``joint.recorded`` is counted once by its event id (``counted_event``, in t
 transaction as the counters). A count goes to ``all``, to the bureau it is about
 (``jnt:<bureau>``: the lead for cases opened and closed, the member for joins, declines
 and tasks, the acting bureau for outcomes) and to that bureau's province
-(``jntp:<province>``), in the same daily ``stat_day`` table as the other figures.
+(``jntp:<province>``), in the same counters (day, month, all time) as the other figures.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 import asyncpg
 
 from protocol.v1.joint import JointRecordedBody
-from services.hub import store
+from services.hub import counters
+from services.hub.counting import Increment, china_day
 
 METRICS = ("joint_opened", "joint_closed", "joint_member_joined", "joint_member_declined",
            "joint_task_assigned", "joint_outcome")
@@ -31,16 +32,14 @@ async def count(conn: asyncpg.Connection, body: JointRecordedBody) -> bool:
     )
     if not first:
         return False
-    day = body.occurred_at.astimezone(store.CHINA).date()
-    # scopes in one order for every record, 'all' first, as the request counters do
-    await conn.execute(
-        "INSERT INTO stat_day (scope, metric, day, n)"
-        " SELECT s, $2, $3, $4 FROM unnest($1::text[]) WITH ORDINALITY AS s(s, i) ORDER BY i"
-        " ON CONFLICT (scope, metric, day) DO UPDATE SET n = stat_day.n + EXCLUDED.n",
-        ["all", f"jnt:{body.bureau}", f"jntp:{body.bureau[:2]}"], body.metric, day,
-        body.count,
-    )
+    await counters.add(conn, increments(body), china_day(body.occurred_at))
     return True
+
+
+def increments(body: JointRecordedBody) -> list[Increment]:
+    """'all' first, in one order for every record, as the request counters do."""
+    return [(s, body.metric, body.count)
+            for s in ("all", f"jnt:{body.bureau}", f"jntp:{body.bureau[:2]}")]
 
 
 def scope(bureau: str | None, province: str | None) -> str:
@@ -58,7 +57,7 @@ async def figures(conn: asyncpg.Connection, scope_name: str, since: dt.date | No
     def pick(counts: dict[str, int]) -> dict[str, int]:
         return {m.removeprefix("joint_"): counts.get(m, 0) for m in METRICS}
 
-    out: dict[str, Any] = {"all_time": pick(await store.totals(conn, scope_name))}
+    out: dict[str, Any] = {"all_time": pick(await counters.totals(conn, scope_name))}
     if since or until:
-        out["period"] = pick(await store.totals(conn, scope_name, since, until))
+        out["period"] = pick(await counters.totals(conn, scope_name, since, until))
     return out

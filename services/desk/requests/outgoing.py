@@ -47,7 +47,7 @@ def recorded(req: Request, step: Step, after: Request) -> RequestEventRecorded:
     body: dict[str, Any] = {
         "event_id": step.event_id, "request_id": req.id, "event_type": step.event_type,
         "requester": req.requester, "recipient": after.recipient,
-        "occurred_at": step.at,
+        "occurred_at": step.at, "kind": req.content.get("kind"),
     }
     if step.event_type == "replied":
         answered_on = china_date(step.at)
