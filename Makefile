@@ -5,7 +5,7 @@ PY := .venv/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench schemas clean venv infra
+.PHONY: run test lint bench schemas clean venv infra history
 
 venv:
 	@bash deploy/scripts/bootstrap-venv.sh
@@ -24,6 +24,10 @@ test: venv infra
 lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/mypy protocol services bench
+
+# A fresh hub filled with 1.21 million completed checks of history (ARGS='--checks N').
+history: venv infra
+	$(PY) -m services.hub simulate-history $(ARGS)
 
 bench: venv infra
 	$(PY) -m bench.roundtrip $(ARGS)
