@@ -31,7 +31,11 @@
     const max = Math.max(1, ...data.map(d => d.value));
     const flows = flowData(document.getElementById("show-flows").checked);
     const fmax = Math.max(1, ...flows.map(f => f.value));
-    flows.forEach(f => { f.lineStyle = { width: 0.5 + 4 * f.value / fmax }; });
+    // small flows faint and thin, big ones bold: 30 x 30 lines stay readable
+    flows.forEach(f => {
+      const share = f.value / fmax;
+      f.lineStyle = { width: 0.3 + 4 * share, opacity: 0.04 + 0.8 * share * share };
+    });
     return {
       animation: false,
       tooltip: { trigger: "item" },
@@ -45,7 +49,7 @@
           itemStyle: { color: "#c0392b" }, large: true, largeThreshold: 2000,
           data: model.points.map(p => ({ name: p[2], value: [p[0], p[1]], code: p[3] })) },
         { name: labels.flows, type: "lines", coordinateSystem: "geo", data: flows,
-          lineStyle: { color: "#e08a00", opacity: 0.5, curveness: 0.25 } },
+          lineStyle: { color: "#e08a00", curveness: 0.25 } },
       ],
     };
   }
