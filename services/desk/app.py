@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 from aiohttp import web
 
@@ -33,11 +34,14 @@ from services.desk.requests.deadlines import DeadlineWatch
 from services.desk.requests.inbound import RequestInbound
 from services.desk.requests.usecases import submit_for
 from services.desk.requests.views import bureau_ref
+from services.desk.retention import Retention
 from services.desk.settings import DeskSettings
+from services.desk.store import chain as chain_store
 from services.desk.store import registry as registry_store
 
 Clock = Callable[[], dt.datetime]
 WATCH = web.AppKey("deadline_watch", DeadlineWatch)
+RETENTION = web.AppKey("retention", Retention)
 
 
 def utc_now() -> dt.datetime:
@@ -71,7 +75,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
                 Failures(settings.signin_failures, settings.signin_window_seconds))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        runtime = Runtime("desk", settings.dsn, settings.amqp_url, settings.region,
+        runtime = Runtime("desk", settings.dsn, settings.broker_url, settings.region,
                           settings.province_codes, settings.consumer_concurrency,
                           settings.db_pool_size, clock)
         await runtime.open()
@@ -79,21 +83,26 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         desk = app[desk_web.DESK] = Desk(
             runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
             before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
+            hide_after=dt.timedelta(days=settings.hide_personal_after_days),
             submit_request=submit_for, evidence_check=evidence_check,
         )
         app[desk_web.TOKENS] = gate.tokens = Tokens(runtime.pool)
         await runtime.start(wrap(handlers(settings, clock, desk), refusals(Refused, _refused)),
                             after_publish=record_sent)
         async with runtime.pool.acquire() as conn, conn.transaction():
+            await chain_store.set_algorithm(conn, settings.timeline_hash)
             have = await registry_store.version(conn)
             await outbox.enqueue(conn, registry.request_registry(settings.region, have))
         watch = DeadlineWatch(runtime.pool, clock, settings.province_codes, settings.hosts,
                               settings.remind_before_days, settings.escalate_after_days)
         app[WATCH] = watch
-        every = settings.deadline_check_seconds
-        if every:
-            alive = lambda: runtime.supervisor.mark_healthy("deadline_watch")  # noqa: E731
-            runtime.supervisor.start("deadline_watch", lambda: watch.run(every, alive))
+        app[RETENTION] = keeper = Retention(runtime.pool, clock,
+                                            dt.timedelta(days=settings.delete_after_days))
+        for name, job, every in (("deadline_watch", watch, settings.deadline_check_seconds),
+                                 ("retention", keeper, settings.retention_check_seconds)):
+            if every:
+                alive = partial(runtime.supervisor.mark_healthy, name)
+                runtime.supervisor.start(name, partial(job.run, every, alive))
         yield
         await runtime.close()
 

@@ -15,6 +15,7 @@ import asyncpg
 
 from protocol.v1.content import RequestContent
 from protocol.v1.registry import BureauRecord
+from services.desk.domain import privacy
 from services.desk.domain.request import Request
 from services.desk.domain.workflow import china_date
 from services.desk.registry import RegistryCache
@@ -44,6 +45,12 @@ class Desk:
     after_transfer: list[TransferHook] = field(default_factory=list)
     submit_request: RequestSubmit | None = None
     evidence_check: EvidenceCheck | None = None
+    hide_after: dt.timedelta = privacy.HIDE_AFTER
+    """Personal data of a request ended this long ago is hidden from investigators."""
+
+    def hidden(self, req: Request) -> bool:
+        """Whether ``req``'s personal data is hidden from investigators by now."""
+        return privacy.is_hidden(req, self.clock(), self.hide_after)
 
     def today(self) -> dt.date:
         """Today in China, where deadlines are counted."""

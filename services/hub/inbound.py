@@ -38,6 +38,7 @@ class HubInbound:
     async def __call__(self, conn: asyncpg.Connection, message: AnyMessage) -> None:
         match message:
             case RequestEventRecorded():
+                _party_of(message)
                 if not await counters.count_event(conn, message.body):
                     log.info("event already counted", event_id=str(message.body.event_id))
             case JointRecorded():
@@ -50,3 +51,11 @@ class HubInbound:
             case _:
                 raise MessageRefused(ErrorCode.UNROUTABLE,
                                      f"no consumer for {message.type} to {message.recipient}")
+
+
+def _party_of(message: RequestEventRecorded) -> None:
+    """An event is reported by a party to its request (a transfer's: the former recipient)."""
+    b = message.body
+    if message.sender not in (b.requester, b.recipient) and b.event_type != "transferred":
+        raise MessageRefused(ErrorCode.FORBIDDEN,
+                             f"{message.sender} is not a party to request {b.request_id}")
