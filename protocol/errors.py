@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_QUESTION = "unknown_question"
     # evidence files
     CHECKSUM_MISMATCH = "checksum_mismatch"
+    PERSONAL_DATA_HIDDEN = "personal_data_hidden"
     ATTACHMENT_INCOMPLETE = "attachment_incomplete"
     # bus
     UNDECODABLE_MESSAGE = "undecodable_message"

@@ -19,8 +19,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol import topology as names
-from protocol.provinces import rest_of
 from services.common import db, topology
+from services.common.desks import default_desks
 from services.common.logs import configure_logging
 from services.common.rabbit_admin import RabbitAdmin
 from services.common.trust import service_url, vhost_of
@@ -29,18 +29,6 @@ from services.hub.settings import HubSettings
 
 Desks = Sequence[tuple[str, Sequence[str]]]
 """(region, provinces) of every desk."""
-OWN_DESKS = {"zj": "33", "gd": "44", "sc": "51"}
-"""Regions with a desk of their own in the default installation."""
-REST_REGION = "rest"
-"""The desk that serves every province without one of its own."""
-
-
-def default_desks() -> str:
-    """zj:33,gd:44,sc:51,rest:11+12+...: every province has a desk."""
-    rest = "+".join(rest_of(OWN_DESKS.values()))
-    return ",".join([*(f"{r}:{p}" for r, p in OWN_DESKS.items()), f"{REST_REGION}:{rest}"])
-
-
 class SetupSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XIECHA_SETUP_", frozen=True)
 

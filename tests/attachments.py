@@ -48,9 +48,13 @@ class Case:
             return r.status, r.headers, await r.read()
 
     async def arrived(self, side: str, aid: str, status: str = "complete") -> Any:
-        async def probe() -> Any:
-            return next((f for f in await self.files(side)
-                         if f["id"] == aid and f["status"] == status), None)
+        token = self.a if side == "zj" else self.b
+        url = self.desk(side).url(f"/v1/requests/{self.rid}/attachments")
+
+        async def probe() -> Any:  # 404 until the request itself is there
+            code, body = await self.system.call("GET", url, token)
+            return next((f for f in body["items"] if f["id"] == aid and f["status"] == status),
+                        None) if code == 200 else None
         return await eventually(probe, what=f"file {aid} {status} at {side}")
 
     def desk(self, side: str) -> DeskHandle:

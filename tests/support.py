@@ -7,14 +7,17 @@ isolated without clean-up between them and never see each other's messages.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import aio_pika
 import aiohttp
@@ -22,6 +25,7 @@ import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from yarl import URL
 
 from services.common import db
 from services.common.rabbit_admin import RabbitAdmin
@@ -51,7 +55,72 @@ async def eventually(
             return value
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # the poll interval, not a wait for something to happen
+
+
+def refused(result: tuple[int, Any], status: int, code: str) -> dict[str, Any]:
+    """Assert a refusal by its HTTP status and machine-readable error code; the error."""
+    got, body = result
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    assert (got, error.get("code")) == (status, code), body
+    assert error.get("message"), body
+    return dict(error)
+
+
+def until(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """``condition`` as a probe for ``eventually``."""
+
+    async def probe() -> bool:
+        return condition()
+
+    return probe
+
+
+async def logged(log_file: Path, msg: str, *, within: float = 15.0, **fields: str
+                 ) -> dict[str, Any]:
+    """Wait for the run's JSON log to hold an entry ``msg`` with ``fields``; return it."""
+
+    async def entry() -> dict[str, Any] | None:
+        text = await asyncio.to_thread(log_file.read_text, encoding="utf-8")
+        for line in text.splitlines():
+            e: dict[str, Any] = json.loads(line)
+            if e.get("msg") == msg and all(str(e.get(k)) == v for k, v in fields.items()):
+                return e
+        return None
+
+    return await eventually(entry, within=within, what=f"log entry {msg!r} {fields}")
+
+
+@contextlib.asynccontextmanager
+async def broker_outage(vhost: str, expected: int) -> AsyncIterator[None]:
+    """What a broker restart is to its clients, for ``vhost`` only (the shared broker keeps
+    running): its ``expected`` connections closed, and none accepted until the block ends
+    (a connection limit of 0 on the vhost, lifted afterwards)."""
+    url = URL(ADMIN)
+    base = str(url.with_user(None).with_password(None)).rstrip("/") + "/api"
+    v = quote(vhost, safe="")
+    headers = {"Authorization": aiohttp.encode_basic_auth(url.user or "guest",
+                                                          url.password or "guest")}
+    async with aiohttp.ClientSession(headers=headers) as s:
+
+        async def listed() -> list[Any] | None:  # the statistics may lag a few seconds
+            async with s.get(f"{base}/vhosts/{v}/connections") as r:
+                r.raise_for_status()
+                found: list[Any] = await r.json()
+            return found if len(found) >= expected else None
+
+        connections = await eventually(listed, within=30, what=f"{expected} connections")
+        async with s.put(f"{base}/vhost-limits/{v}/max-connections", json={"value": 0}) as r:
+            assert r.status in (200, 201, 204), await r.text()
+        try:
+            for c in connections:
+                async with s.delete(f"{base}/connections/{quote(c['name'], safe='')}",
+                                    headers={"X-Reason": "test: broker restart"}) as r:
+                    assert r.status in (204, 404), await r.text()
+            yield
+        finally:
+            async with s.delete(f"{base}/vhost-limits/{v}/max-connections") as r:
+                assert r.status in (200, 204), await r.text()
 
 
 def unique(prefix: str) -> str:

@@ -14,12 +14,13 @@ import typer
 
 from protocol.provinces import rest_of
 from services.common import db
+from services.common.desks import OWN_DESKS, REST_REGION
 from services.common.logs import configure_logging
 from services.demo.processes import Service
 from services.demo.traffic import DEMO_BUREAUS, DEMO_COORDINATORS, Traffic, demo_token
 from services.desk.store import investigators
 from services.hub.settings import HubSettings
-from services.setup import OWN_DESKS, REST_REGION, SetupSettings, set_up
+from services.setup import SetupSettings, set_up
 
 # Three regions' own desks and the one for every other province: every signed partner
 # is reachable out of the box.

@@ -41,6 +41,13 @@ class DeskSettings(BaseSettings):
 
     timeline_hash: Literal["sm3", "sha256"] = "sm3"
     """Hash of the timeline's chain: SM3 (GB/T 32905) by default, SHA-256 by setting."""
+
+    hide_personal_after_days: int = Field(183, ge=0)
+    """Days after a request ends until its personal data is hidden from investigators."""
+    delete_after_days: int = Field(1096, ge=1)
+    """Days after a request ends until the retention job deletes it and all its copies."""
+    retention_check_seconds: float = Field(3600.0, ge=0)
+    """How often the retention job runs; 0 turns it off."""
     token_days: int = Field(90, ge=1, le=3650)
     """How long a token issued or rotated from the command line stays valid."""
     token_rate: float = Field(50.0, gt=0)

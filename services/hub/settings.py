@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.desks import default_desks
 from services.common.trust import own_url
 
 
@@ -24,6 +25,10 @@ class HubSettings(BaseSettings):
     consumer_concurrency: int = Field(32, ge=1, le=1000)
     db_pool_size: int = Field(10, ge=2, le=200)
     log_level: str = "INFO"
+    desks: str = Field(default_factory=default_desks)
+    """Which desk serves which provinces (region:code+code,...), shown on the map."""
+    map_approval_number: str = ""
+    """The map's approval number (审图号) for the map page's footer."""
 
     @property
     def broker_url(self) -> str:

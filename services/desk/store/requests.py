@@ -121,6 +121,16 @@ async def has_event_of_type(conn: asyncpg.Connection, request_id: uuid.UUID, typ
     ))
 
 
+async def transferred_at(
+    conn: asyncpg.Connection, request_id: uuid.UUID, bureau: str
+) -> dt.datetime | None:
+    """When ``bureau`` transferred the request away, if it did."""
+    at: dt.datetime | None = await conn.fetchval(
+        "SELECT max(occurred_at) FROM request_event WHERE request_id = $1"
+        " AND type = 'transferred' AND bureau = $2", request_id, bureau)
+    return at
+
+
 async def timeline(conn: asyncpg.Connection, request_id: uuid.UUID) -> list[asyncpg.Record]:
     return list(await conn.fetch(
         "SELECT event_id, seq, type, bureau, actor, occurred_at, data FROM request_event"

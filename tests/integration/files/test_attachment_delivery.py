@@ -3,8 +3,8 @@ chunks that do not add up, and both parties on one desk."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -27,7 +27,7 @@ from tests.attachments import (
     publish,
     sql,
 )
-from tests.support import System, eventually, new_request
+from tests.support import System, eventually, logged, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -49,7 +49,7 @@ async def test_a_file_uploaded_before_delivery_arrives_after_its_request(system:
 
 
 async def test_file_messages_ahead_of_their_request_wait_for_it(
-    system: System, channel: aio_pika.abc.AbstractChannel
+    system: System, channel: aio_pika.abc.AbstractChannel, log_file: Path
 ) -> None:
     sc = system.desks["sc"]
     rid, data = str(uuid.uuid4()), evidence.pdf(CHUNK_BYTES + 1)
@@ -58,7 +58,7 @@ async def test_file_messages_ahead_of_their_request_wait_for_it(
     # Given a file's messages that reach the recipient's desk before the request does
     for m in (o, chunk(o, 0, parts[0]), chunk(o, 1, parts[1])):
         await publish(system, m)
-    await asyncio.sleep(0.5)
+    await logged(log_file, "message early; will be redelivered", message_id=str(o.message_id))
     assert not await processed(system, "sc", o)
     # When the request arrives (hand-made: zj never had it, so zj dead-letters its
     # "delivered" event; nothing else in this module looks at zj's dead letters)
