@@ -21,6 +21,7 @@ from stdnum.cn import uscc
 from protocol import routing
 from protocol.v1.messages import BulkItems, RequestSubmitted
 from services.desk.bulk.sheets import CSV, JSON, XLSX
+from tests import evidence
 from tests.support import PG, System, eventually, logged, new_request, refused
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -199,14 +200,11 @@ async def republish_and_check(system: System, ch: Channel, answered: Any, hub_ev
     assert sorted(json.loads(m.body)["body"]["count"] for m in events) == [500, 700]
     copy = json.loads(events[0].body)
     copy["message_id"] = str(uuid.uuid4())
-    desk_ex = await ch.get_exchange(routing.DESK_EXCHANGE, ensure=False)
     for raw, mid in ((first.body, first.message_id),
                      (json.dumps(forged).encode(), forged["message_id"])):
-        await desk_ex.publish(aio_pika.Message(raw, message_id=mid), first.routing_key or "")
-    hub_ex = await ch.get_exchange(routing.HUB_EXCHANGE, ensure=False)
-    await hub_ex.publish(aio_pika.Message(json.dumps(copy).encode(),
-                                          message_id=copy["message_id"]),
-                         routing.hub_key(WUHOU, "event.recorded"))
+        await system.send(routing.DESK_EXCHANGE, first.routing_key or "", raw, mid)
+    await system.send(routing.HUB_EXCHANGE, routing.hub_key(WUHOU, "event.recorded"),
+                      json.dumps(copy).encode(), copy["message_id"])
     [hub_db] = [d for d in system.scratch.databases if d.startswith("xt_hub")]
 
     async def handled(dsn: str, ids: list[str]) -> bool:
@@ -368,11 +366,9 @@ async def test_items_that_overtake_their_request_wait_for_it(
               "recipient": WUHOU, "created_at": now, "created_by": "余杭 陈敏",
               "content": new_request(), "due_date": now.date() + dt.timedelta(days=14)},
     )
-    desk_ex = await channel.get_exchange(routing.DESK_EXCHANGE, ensure=False)
     for message in (items, request):
-        await desk_ex.publish(aio_pika.Message(message.model_dump_json().encode(),
-                                               message_id=str(message.message_id)),
-                              routing.desk_key(WUHOU, message.type))
+        await system.send(routing.DESK_EXCHANGE, routing.desk_key(WUHOU, message.type),
+                          message.model_dump_json().encode(), str(message.message_id))
         if message is items:  # the items were tried and found early before the request left
             await logged(log_file, "message early; will be redelivered",
                          message_id=str(items.message_id))
@@ -383,3 +379,30 @@ async def test_items_that_overtake_their_request_wait_for_it(
 
     [row] = await eventually(stored, what="items stored once their request arrived")
     assert row["idx"] == 1 and json.loads(row["data"]) == {"credit_code": credit_code(9)}
+
+
+async def test_uploads_are_read_only_for_the_right_party_and_under_caps(system: System) -> None:
+    zj, sc = system.desks["zj"], system.desks["sc"]
+    a, b = await zj.investigator(YUHANG), await sc.investigator(WUHOU)
+    stranger = await zj.investigator("330102")
+    rid = await new_bulk_request(system, a, b)
+    url = zj.url(f"/v1/requests/{rid}/items")
+    # a body that would fail parsing: a stranger learns only that there is no such request
+    status, body = await system.call("POST", url, stranger, data=b"[{",
+                                     headers={"Content-Type": JSON})
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    status, body = await system.call("POST", f"{url}/answers", a, data=b"[{",
+                                     headers={"Content-Type": JSON})
+    assert (status, body["error"]["code"]) == (403, "forbidden")  # the requester answers none
+    # the right party's blank-line CSV and A1:XFD1048576 XLSX are refused by the caps
+    blank = b"credit_code\n" + b"\n" * (8 * 1024 * 1024 - 100)
+    status, body = await system.call("POST", url, a, data=blank, headers={"Content-Type": CSV})
+    assert status == 422 and "at most" in body["error"]["message"], body
+    book = openpyxl.Workbook()
+    book.active.append(["credit_code"])
+    out = io.BytesIO()
+    book.save(out)
+    bomb = evidence.declaring(out.getvalue(), "A1:XFD1048576")
+    status, body = await system.call("POST", url, a, data=bomb,
+                                     headers={"Content-Type": XLSX})
+    assert status == 422 and "declares 1048576 rows" in body["error"]["message"], body

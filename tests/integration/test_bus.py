@@ -33,11 +33,10 @@ async def channel(system: System) -> AsyncIterator[aio_pika.abc.AbstractChannel]
     await conn.close()
 
 
-async def publish(ch: aio_pika.abc.AbstractChannel, exchange: str, key: str, body: bytes,
+async def publish(system: System, exchange: str, key: str, body: bytes,
                   message_id: str | None = None) -> None:
-    ex = await ch.get_exchange(exchange, ensure=False)
-    await ex.publish(aio_pika.Message(body, message_id=message_id or str(uuid.uuid4()),
-                                      delivery_mode=aio_pika.DeliveryMode.PERSISTENT), key)
+    """As the desk (or hub) that serves the message's sender, with its user-id."""
+    await system.send(exchange, key, body, message_id)
 
 
 async def dead_letters(ch: aio_pika.abc.AbstractChannel, queue: str) -> list[Any]:
@@ -90,7 +89,7 @@ async def test_bad_message_goes_to_dead_letters_with_its_reason(
     system: System, channel: aio_pika.abc.AbstractChannel, body: bytes
 ) -> None:
     queue = routing.desk_inbox_queue("sc")
-    await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(WUHOU, "request.submitted"),
+    await publish(system, routing.DESK_EXCHANGE, routing.desk_key(WUHOU, "request.submitted"),
                   body)
 
     async def dead() -> list[Any]:
@@ -117,7 +116,7 @@ async def test_redelivered_request_is_delivered_once(
               "due_date": row["due_date"]},
     )
     for _ in range(3):  # a re-sent copy (new message id), then redelivered twice (same id)
-        await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(WUHOU, copy.type),
+        await publish(system, routing.DESK_EXCHANGE, routing.desk_key(WUHOU, copy.type),
                       copy.model_dump_json().encode(), str(copy.message_id))
     marker_id, _ = await create_and_deliver(system)  # queue order: copies before this one
     events = await fetch(system, "sc", "SELECT type FROM request_event WHERE request_id = $1",
@@ -137,7 +136,7 @@ async def test_hub_counts_a_repeated_event_once(
         msg = RequestEventRecorded(correlation_id="dup", sender=TIANHE, recipient="hub",
                                    body=event)
         copies.append(msg.message_id)
-        await publish(channel, routing.HUB_EXCHANGE, routing.hub_key(TIANHE, msg.type),
+        await publish(system, routing.HUB_EXCHANGE, routing.hub_key(TIANHE, msg.type),
                       msg.model_dump_json().encode(), str(msg.message_id))
 
     async def counted() -> dict[str, Any] | None:
@@ -180,7 +179,7 @@ async def test_events_out_of_order_are_applied_in_order(
                                          "change": {"event": "replied",
                                                     "reply": {"findings": "查无此户"}}})
     # the reply overtakes the acceptance: it is parked (seen in the table) before #2 is sent
-    await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, replied.type),
+    await publish(system, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, replied.type),
                   replied.model_dump_json().encode(), str(replied.message_id))
 
     async def parked() -> list[asyncpg.Record]:
@@ -190,7 +189,7 @@ async def test_events_out_of_order_are_applied_in_order(
     assert [r["seq"] for r in await eventually(parked, what="reply parked")] == [3]
     [row] = await fetch(system, "zj", "SELECT state FROM request WHERE id = $1", uuid.UUID(rid))
     assert row["state"] == "delivered"
-    await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, accepted.type),
+    await publish(system, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, accepted.type),
                   accepted.model_dump_json().encode(), str(accepted.message_id))
     zj = system.desks["zj"]
 
@@ -213,7 +212,7 @@ async def test_event_from_a_bureau_not_party_is_dead_lettered(
                                 "occurred_at": dt.datetime.now(dt.UTC), "actor": "冒充者",
                                 "bureau": TIANHE, "state": "accepted",
                                 "due_date": "2030-01-01", "change": {"event": "accepted"}})
-    await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, forged.type),
+    await publish(system, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, forged.type),
                   forged.model_dump_json().encode(), str(forged.message_id))
 
     async def dead() -> list[Any]:
@@ -251,7 +250,7 @@ async def test_any_message_no_desk_takes_comes_back_to_the_timeline(
                            body={"request_id": rid, "command_id": uuid.uuid4(),
                                  "issued_at": dt.datetime.now(dt.UTC), "actor": "余杭",
                                  "change": {"event": "reminded", "rule": "manual"}})
-    await publish(channel, routing.DESK_EXCHANGE, routing.desk_key("320100", stray.type),
+    await publish(system, routing.DESK_EXCHANGE, routing.desk_key("320100", stray.type),
                   stray.model_dump_json().encode(), str(stray.message_id))
     zj = system.desks["zj"]
 
