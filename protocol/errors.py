@@ -35,6 +35,10 @@ class ErrorCode(StrEnum):
     UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
     UNROUTABLE = "unroutable"
     HANDLER_REFUSED = "handler_refused"
+    RETRIES_EXHAUSTED = "retries_exhausted"
+    """Failed for an infrastructure reason for longer than the retry window."""
+    NEWER_PROTOCOL_VERSION = "newer_protocol_version"
+    """Kept in the dead-letter queue until this service is upgraded, then replayed."""
     METHOD_NOT_ALLOWED = "method_not_allowed"
     # infrastructure
     SERVICE_UNAVAILABLE = "service_unavailable"

@@ -4,18 +4,22 @@ Guarantee: each delivery is acked only after its handler's transaction committed
 (manual acks, at-least-once); the message id is recorded in that same transaction,
 so a redelivery changes nothing twice. A message that cannot be decoded, or that
 its handler refuses, is republished to the dead-letter exchange with the reason
-(confirmed) before it is acked. Any other failure is nacked for redelivery after
-a back-off, waited out without holding a concurrency slot; the queue's delivery
-limit dead-letters a message that never succeeds. Handlers never touch acks.
+(confirmed) before it is acked; so is a message of a newer protocol version, kept
+there for replay after an upgrade. Any other failure is retried for a time, not a
+count (``retry.RetryPolicy``): first nacked after an in-process back-off that holds no
+concurrency slot, then sent through the broker's delay tiers (confirmed, then acked),
+and dead-lettered only when the retry window is over. Handlers never touch acks.
 Every delivery ends in one ``Outcome``, reported to the observers (logs; metrics).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Sequence
 from enum import StrEnum
+from typing import Any
 
 import aio_pika
 import asyncpg
@@ -27,6 +31,7 @@ from protocol import routing
 from protocol.errors import ErrorCode
 from protocol.v1 import AnyMessage, parse_message
 from services.common.handling import Handler, MessageEarly, MessageRefused
+from services.common.retry import RetryPolicy
 
 log = structlog.get_logger()
 
@@ -61,6 +66,7 @@ class Consumer:
         concurrency: int = 32,
         observers: Sequence[Observer] = (),
         backoff: Callable[[int], float] = backoff,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self._pool, self._channel, self._queue = pool, channel, queue
         self._handler = handler
@@ -70,6 +76,7 @@ class Consumer:
         self._tag: str | None = None
         self._observers = tuple(observers)
         self._backoff = backoff
+        self._retry = retry or RetryPolicy()
 
     @property
     def queue_name(self) -> str:
@@ -122,6 +129,10 @@ class Consumer:
         try:
             message = parse_message(incoming.body)
         except ValidationError as exc:
+            if (version := _newer_version(incoming.body)) is not None:
+                return Outcome.REFUSED, (ErrorCode.NEWER_PROTOCOL_VERSION,
+                                         f"schema_version {version}: kept for replay after"
+                                         " this service is upgraded")
             return Outcome.REFUSED, (ErrorCode.UNDECODABLE_MESSAGE, _brief(exc))
         try:
             first = await self._handle_once(message)
@@ -160,40 +171,84 @@ class Consumer:
             if outcome is Outcome.EARLY:
                 log.info("message early; will be redelivered", reason=reason,
                          delivery_count=count)
-            waiting = asyncio.current_task()
-            self._waiting.add(waiting)
-            try:
-                await asyncio.sleep(self._backoff(count))
-            finally:
-                self._waiting.discard(waiting)
-            await incoming.nack(requeue=True)
+            if self._retry.in_process(count):
+                await self._wait_and_nack(incoming, count)
+            else:
+                await self._delay(incoming)
         else:
             await incoming.ack()
+
+    async def _wait_and_nack(self, incoming: AbstractIncomingMessage, count: int) -> None:
+        waiting = asyncio.current_task()
+        self._waiting.add(waiting)
+        try:
+            await asyncio.sleep(self._backoff(count))
+        finally:
+            self._waiting.discard(waiting)
+        await incoming.nack(requeue=True)
+
+    async def _delay(self, incoming: AbstractIncomingMessage) -> None:
+        """Into the next delay tier (it comes back to this queue), or dead letters at last."""
+        headers: dict[str, Any] = dict(incoming.headers or {})
+        step = self._retry.next_round(headers, time.time())
+        if step is None:
+            await self._dead_letter(incoming, ErrorCode.RETRIES_EXHAUSTED,
+                                    "failed for longer than the retry window")
+            return
+        exchange_name, progress = step
+        headers |= progress | _origin(incoming, headers)
+        exchange = await self._channel.get_exchange(exchange_name, ensure=False)
+        await exchange.publish(_copy(incoming, headers), routing_key=self._queue.name)
+        log.info("message delayed for retry", tier=exchange_name, retries=progress)
+        await incoming.ack()
 
     async def _dead_letter(
         self, incoming: AbstractIncomingMessage, code: ErrorCode, reason: str
     ) -> None:
         log.warning("message dead-lettered", error_code=str(code), reason=reason)
-        headers = dict(incoming.headers or {}) | {
+        headers: dict[str, Any] = dict(incoming.headers or {})
+        headers |= {
             "x-xiecha-error-code": str(code),
             "x-xiecha-error-reason": reason[:1000],
-            "x-xiecha-original-exchange": incoming.exchange or "",
-            "x-xiecha-original-routing-key": incoming.routing_key or "",
-        }
+            "x-xiecha-dead-lettered-at": int(time.time()),
+        } | _origin(incoming, headers)
         dlx = await self._channel.get_exchange(routing.DEAD_LETTER_EXCHANGE, ensure=False)
-        await dlx.publish(
-            aio_pika.Message(
-                incoming.body,
-                headers=headers,
-                message_id=incoming.message_id,
-                correlation_id=incoming.correlation_id,
-                type=incoming.type,
-                content_type=incoming.content_type,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=self._queue.name,
-        )
+        await dlx.publish(_copy(incoming, headers), routing_key=self._queue.name)
         await incoming.ack()
+
+
+ORIGINAL_EXCHANGE = "x-xiecha-original-exchange"
+ORIGINAL_ROUTING_KEY = "x-xiecha-original-routing-key"
+
+
+def _origin(incoming: AbstractIncomingMessage, headers: dict[str, Any]) -> dict[str, Any]:
+    """Where the message was first published (kept through delay rounds), for replay."""
+    if ORIGINAL_EXCHANGE in headers:
+        return {}
+    return {ORIGINAL_EXCHANGE: incoming.exchange or "",
+            ORIGINAL_ROUTING_KEY: incoming.routing_key or ""}
+
+
+def _copy(incoming: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+    return aio_pika.Message(
+        incoming.body,
+        headers=headers,
+        message_id=incoming.message_id,
+        correlation_id=incoming.correlation_id,
+        type=incoming.type,
+        content_type=incoming.content_type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
+
+
+def _newer_version(body: bytes) -> int | None:
+    """The schema version of a message newer than this code knows, else None."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    return version if isinstance(version, int) and version > 1 else None
 
 
 def _delivery_count(incoming: AbstractIncomingMessage) -> int:

@@ -4,16 +4,22 @@ without holding a concurrency slot, and is still there afterwards (never lost)."
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aio_pika
 import asyncpg
 import pytest
 import pytest_asyncio
 
+from protocol import routing
 from protocol.v1 import AnyMessage, RegistryRequested
 from services.common import topology
 from services.common.consumer import Consumer, Outcome
+from services.common.handling import Handler
+from services.common.retry import RetryPolicy
 from tests.support import Scratch, eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -75,4 +81,94 @@ async def test_a_message_backing_off_frees_its_slot_and_is_kept(
         return q.declaration_result.message_count == 1
 
     await eventually(requeued, what="the failed message back in its queue")
+    await connection.close()
+
+
+async def consuming(
+    s: Scratch, pool: asyncpg.Pool, handler: Handler, retry: RetryPolicy
+) -> tuple[aio_pika.abc.AbstractConnection, aio_pika.abc.AbstractChannel, str, Consumer]:
+    """A consumer of the hub's events queue on a fresh channel, delay tiers declared."""
+    connection = await aio_pika.connect(s.amqp_url)
+    channel = await connection.channel(publisher_confirms=True)
+    await topology.declare_exchanges(channel)
+    await topology.declare_delay_queues(channel)
+    [spec] = [q for q in topology.queues_for("hub") if q.name.endswith(".events")]
+    queue = await topology.declare_queue(channel, spec)
+    await queue.purge()
+    consumer = Consumer(pool, channel, queue, handler, backoff=lambda _count: 0.0, retry=retry)
+    await consumer.start()
+    return connection, channel, spec.name, consumer
+
+
+async def dead_letter(channel: aio_pika.abc.AbstractChannel, queue: str) -> dict[str, Any]:
+    dlq = await channel.get_queue(routing.dead_letter_queue(queue))
+
+    async def got() -> aio_pika.abc.AbstractIncomingMessage | None:
+        return await dlq.get(no_ack=True, fail=False)
+
+    message = await eventually(got, what="a dead letter")
+    return dict(message.headers or {})
+
+
+async def test_an_infrastructure_failure_is_retried_through_the_delay_tiers(
+    scratch: tuple[Scratch, asyncpg.Pool]
+) -> None:
+    s, pool = scratch
+    calls: list[int] = []
+    seen: list[dict[str, Any]] = []
+
+    async def handler(conn: asyncpg.Connection, message: AnyMessage) -> None:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise ConnectionError("the database went away")
+        seen.append({"ok": True})
+
+    # Given a handler that fails twice: once retried in place, then through a delay tier
+    connection, channel, name, consumer = await consuming(s, pool, handler,
+                                                          RetryPolicy(in_place=1))
+    await channel.default_exchange.publish(
+        aio_pika.Message(probe("retried").model_dump_json().encode()), name)
+    # Then it is handled once it came back from the 1 s tier, and nothing is dead-lettered
+    await eventually(lambda: asyncio.sleep(0, bool(seen)), within=20, what="handled at last")
+    assert len(calls) == 3
+    dlq = await channel.get_queue(routing.dead_letter_queue(name))
+    assert await dlq.get(no_ack=True, fail=False) is None
+    await consumer.stop()
+    await connection.close()
+
+
+async def test_after_the_retry_window_a_message_is_dead_lettered_with_the_reason(
+    scratch: tuple[Scratch, asyncpg.Pool]
+) -> None:
+    s, pool = scratch
+
+    async def handler(conn: asyncpg.Connection, message: AnyMessage) -> None:
+        raise ConnectionError("the database went away")
+
+    connection, channel, name, consumer = await consuming(
+        s, pool, handler, RetryPolicy(in_place=0, give_up_after=dt.timedelta(0)))
+    await channel.default_exchange.publish(
+        aio_pika.Message(probe("given-up").model_dump_json().encode()), name)
+    headers = await dead_letter(channel, name)
+    assert headers["x-xiecha-error-code"] == "retries_exhausted"
+    await consumer.stop()
+    await connection.close()
+
+
+async def test_a_newer_protocol_version_is_kept_not_dropped(
+    scratch: tuple[Scratch, asyncpg.Pool]
+) -> None:
+    s, pool = scratch
+    handled: list[AnyMessage] = []
+
+    async def handler(conn: asyncpg.Connection, message: AnyMessage) -> None:
+        handled.append(message)
+
+    connection, channel, name, consumer = await consuming(s, pool, handler, RetryPolicy())
+    newer = json.loads(probe("from-the-future").model_dump_json()) | {"schema_version": 2}
+    await channel.default_exchange.publish(aio_pika.Message(json.dumps(newer).encode()), name)
+    headers = await dead_letter(channel, name)
+    assert headers["x-xiecha-error-code"] == "newer_protocol_version"
+    assert not handled
+    await consumer.stop()
     await connection.close()
