@@ -1,19 +1,34 @@
-"""Command line of a regional desk: ``python -m services.desk serve|migrate|add-investigator``."""
+"""Command line of a regional desk: ``python -m services.desk serve|migrate|add-investigator|
+dead-letters|parked``."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 
+import asyncpg
 import typer
 
-from services.common import db
+from protocol import routing
+from services.common import db, dead_letters_cli, topology
 from services.common.logs import configure_logging
 from services.common.serve import run
+from services.desk import parked as parked_events
 from services.desk.app import create_app
 from services.desk.settings import DeskSettings
 from services.desk.store import investigators
 
 cli = typer.Typer(add_completion=False, help=__doc__)
+
+
+def _dead_letter_queues() -> tuple[str, list[str]]:
+    s = DeskSettings()
+    specs = topology.queues_for("desk", s.region, s.province_codes)
+    return s.amqp_url, [routing.dead_letter_queue(q.name) for q in specs]
+
+
+cli.add_typer(dead_letters_cli.group(_dead_letter_queues), name="dead-letters")
 
 
 @cli.command()
@@ -59,6 +74,26 @@ def add_investigator(
         return issued
 
     typer.echo(asyncio.run(go()))
+
+
+@cli.command()
+def parked(older_than: int = typer.Option(60, help="Minutes an event has waited")) -> None:
+    """List events parked longer than ``--older-than`` minutes; exit 1 when there are any."""
+    settings = DeskSettings()
+
+    async def go() -> list[dict[str, object]]:
+        conn = await asyncpg.connect(settings.dsn)
+        try:
+            return await parked_events.older_than(
+                conn, dt.timedelta(minutes=older_than), dt.datetime.now(dt.UTC))
+        finally:
+            await conn.close()
+
+    found = asyncio.run(go())
+    for row in found:
+        typer.echo(json.dumps(row))
+    if found:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":
