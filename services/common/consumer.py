@@ -46,8 +46,9 @@ class Outcome(StrEnum):
     """Redelivered after a back-off."""
 
 
-Observer = Callable[[str, Outcome, float], None]
-"""Called with the queue, the outcome and the handling time in seconds of each delivery."""
+Observer = Callable[[str, str, Outcome, float], None]
+"""Called with the queue, the message type, the outcome and the handling time in seconds
+of each delivery."""
 
 
 def backoff(delivery_count: int) -> float:
@@ -120,7 +121,8 @@ class Consumer:
             finally:
                 self._slots.release()  # the back-off below waits without a slot
             for observe in self._observers:
-                observe(self._queue.name, outcome, time.perf_counter() - started)
+                observe(self._queue.name, incoming.type or "", outcome,
+                        time.perf_counter() - started)
             await self._settle(incoming, outcome, reason)
 
     async def _outcome(

@@ -77,7 +77,9 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         alive: Callable[[], None] = lambda: None,
+        published: Callable[[Sequence[str]], None] = lambda types: None,
     ) -> None:
+        self._published = published
         self._pool, self._channel, self._clock, self._alive = pool, channel, clock, alive
         self._after_publish = after_publish
         self._batch, self._max_bytes, self._poll = batch, max_bytes, poll_seconds
@@ -104,6 +106,7 @@ class OutboxRelay:
             if self._after_publish:
                 await self._after_publish(conn, rows, started)
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
+        self._published([r["message_type"] for r in rows])
         return len(rows)
 
     async def _set_aside_poison(

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from services.common import outbox
+from services.common import metrics, outbox
 from services.common.handling import Dispatcher, MessageRefused, refusals, wrap
 from services.common.health import RUNTIME, health_response
 from services.common.http import json_ok, new_app
 from services.common.runtime import Runtime
+from services.desk import metrics as desk_metrics
 from services.desk import registry
 from services.desk import web as desk_web
 from services.desk.attachments import api as attachments_api
@@ -59,9 +60,10 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
     async def resources(app: web.Application) -> AsyncIterator[None]:
         runtime = Runtime("desk", settings.dsn, settings.amqp_url, settings.region,
                           settings.province_codes, settings.consumer_concurrency,
-                          settings.db_pool_size, clock)
+                          settings.db_pool_size, clock, metrics=app[metrics.METRICS])
         await runtime.open()
         app[RUNTIME] = runtime
+        app[metrics.POOL] = runtime.pool
         app[desk_web.DESK] = Desk(
             runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
             before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
@@ -83,6 +85,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         await runtime.close()
 
     app.cleanup_ctx.append(resources)
+    app[metrics.METRICS].collectors.append(desk_metrics.collect)
     app.middlewares.append(desk_web.refusal_middleware)
     requests_api.add_routes(app)
     attachments_api.add_routes(app)

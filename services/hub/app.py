@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from services.common import metrics
 from services.common.health import RUNTIME
 from services.common.http import new_app
 from services.common.runtime import Runtime
@@ -27,9 +28,10 @@ def create_app(dsn: str, amqp_url: str, clock: Clock = utc_now, *,
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         runtime = Runtime("hub", dsn, amqp_url, concurrency=concurrency, pool_size=pool_size,
-                          clock=clock)
+                          clock=clock, metrics=app[metrics.METRICS])
         await runtime.open()
         app[RUNTIME] = runtime
+        app[metrics.POOL] = runtime.pool
         app[api.POOL] = runtime.pool
         await runtime.start(HubInbound(clock))
         async with runtime.pool.acquire() as conn, conn.transaction():

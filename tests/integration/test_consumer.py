@@ -60,7 +60,7 @@ async def test_a_message_backing_off_frees_its_slot_and_is_kept(
 
     # Given one slot, and a back-off far longer than the test
     consumer = Consumer(pool, channel, queue, handler, concurrency=1,
-                        observers=[lambda _q, outcome, _t: outcomes.append(outcome)],
+                        observers=[lambda _q, _type, outcome, _t: outcomes.append(outcome)],
                         backoff=lambda _count: 3600.0)
     await consumer.start()
     exchange = channel.default_exchange
