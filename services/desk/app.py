@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from services.common import metrics, outbox
+from services.common import metrics, openapi, outbox
 from services.common.handling import Dispatcher, MessageRefused, refusals, wrap
 from services.common.health import RUNTIME, health_response
 from services.common.http import json_ok, new_app
+from services.common.openapi import Op
 from services.common.runtime import Runtime
 from services.desk import metrics as desk_metrics
 from services.desk import registry
@@ -93,7 +94,16 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
     requests_api.add_action_routes(app)  # last: its {action} would match the others' paths
     app.router.add_get("/v1/me", me)
     app.router.add_get("/healthz", health)
+    openapi.serve(app, openapi.document("xiecha desk", "1", OPS))
     return app
+
+
+OPS = [
+    *requests_api.OPS, *attachments_api.OPS, *bulk_api.OPS,
+    Op("GET", "/v1/me", "Who the token belongs to"),
+    Op("GET", "/healthz", "Every part's health (503 names the unhealthy)",
+       {200: "healthy"}, auth=False),
+]
 
 
 async def me(request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from services.common import metrics
+from services.common import metrics, openapi
 from services.common.health import RUNTIME
 from services.common.http import new_app
 from services.common.runtime import Runtime
@@ -42,4 +42,5 @@ def create_app(dsn: str, amqp_url: str, clock: Clock = utc_now, *,
 
     app.cleanup_ctx.append(resources)
     api.add_routes(app)
+    openapi.serve(app, openapi.document("xiecha hub", "1", api.OPS))
     return app
