@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from services.common import metrics, openapi, outbox
+from services.common import housekeeping, metrics, openapi, outbox
 from services.common.handling import Dispatcher, MessageRefused, refusals, wrap
 from services.common.health import RUNTIME, health_response
 from services.common.http import json_ok, new_app
@@ -25,6 +25,7 @@ from services.desk.bulk import inbound as bulk_inbound
 from services.desk.bulk.usecases import refuse_transfer_with_items
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
+from services.desk.domain.lifecycle import ANSWERED, TERMINAL
 from services.desk.requests import api as requests_api
 from services.desk.requests.confirmed import record_sent
 from services.desk.requests.deadlines import DeadlineWatch
@@ -49,6 +50,19 @@ def handlers(settings: DeskSettings, clock: Clock) -> Dispatcher:
     bulk_inbound.register(bus, clock)
     registry.register(bus, clock)
     return bus
+
+
+_NEVER_AGAIN = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL | ANSWERED))
+PRUNE = (
+    *housekeeping.COMMON,
+    # an event parked after its request already moved past it can never be applied
+    housekeeping.Prune("parked_event", "$1::timestamptz IS NOT NULL AND seq <= (SELECT r.last_seq"
+                       " FROM request r WHERE r.id = parked_event.request_id)"),
+    # the firings of requests that can never run again
+    housekeeping.Prune("deadline_rule_fired", "fired_at < $1 AND request_id IN (SELECT r.id"
+                       f" FROM request r WHERE r.state IN ({_NEVER_AGAIN}))"),
+)
+"""What the desk's housekeeping prunes after the retention window."""
 
 
 def _refused(exc: Refused) -> MessageRefused:
@@ -82,6 +96,9 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         if every:
             alive = lambda: runtime.supervisor.mark_healthy("deadline_watch")  # noqa: E731
             runtime.supervisor.start("deadline_watch", lambda: watch.run(every, alive))
+        runtime.supervisor.start("housekeeping", lambda: housekeeping.run(
+            runtime.pool, PRUNE, clock, 3600,
+            lambda: runtime.supervisor.mark_healthy("housekeeping")))
         yield
         await runtime.close()
 

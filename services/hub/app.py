@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from services.common import metrics, openapi
+from services.common import housekeeping, metrics, openapi
 from services.common.health import RUNTIME
 from services.common.http import new_app
 from services.common.runtime import Runtime
@@ -20,6 +20,11 @@ Clock = Callable[[], dt.datetime]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+PRUNE = (*housekeeping.COMMON, housekeeping.Prune("counted_event", "counted_at < $1"))
+"""What the hub's housekeeping prunes after the retention window: counted events (their
+counts stay in the daily counters) and processed message ids."""
 
 
 def create_app(dsn: str, amqp_url: str, clock: Clock = utc_now, *,
@@ -37,6 +42,9 @@ def create_app(dsn: str, amqp_url: str, clock: Clock = utc_now, *,
         async with runtime.pool.acquire() as conn, conn.transaction():
             if await conn.fetchval("SELECT count(*) FROM registry_state"):
                 await publish_registry(conn, "registry-startup")
+        runtime.supervisor.start("housekeeping", lambda: housekeeping.run(
+            runtime.pool, PRUNE, clock, 3600,
+            lambda: runtime.supervisor.mark_healthy("housekeeping")))
         yield
         await runtime.close()
 
