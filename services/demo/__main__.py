@@ -13,7 +13,7 @@ import typer
 
 from services.common import db
 from services.common.logs import configure_logging
-from services.demo.processes import Service
+from services.demo.processes import Service, busy_ports, first_death
 from services.demo.traffic import DEMO_BUREAUS, DEMO_COORDINATORS, Traffic, demo_token
 from services.desk.store import investigators
 from services.hub.settings import HubSettings
@@ -60,7 +60,12 @@ def banner(procs: list[Service]) -> str:
     return "\n".join(lines)
 
 
-async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Path) -> None:
+async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Path) -> int:
+    ports = [base_port + i for i in range(len(PROVINCES) + 1)]
+    if busy := busy_ports(ports):
+        typer.echo(f"xiecha: ports {', '.join(map(str, busy))} are already in use (is `make run`"
+                   " running already?). Stop it, or pass ARGS=--base-port=9100.", err=True)
+        return 1
     setup = SetupSettings(desks=",".join(f"{r}:{p}" for r, p in PROVINCES.items()))
     version = await set_up(HubSettings(), setup)
     typer.echo(f"databases migrated, queues declared, partner registry version {version}")
@@ -70,6 +75,7 @@ async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Pa
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    failed = 0
     async with aiohttp.ClientSession() as session:
         try:
             for p in procs:
@@ -81,7 +87,17 @@ async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Pa
             if traffic:
                 desk_urls = {p.name.removeprefix("desk-"): p.url for p in procs[1:]}
                 flow = asyncio.create_task(Traffic(session, desk_urls).run(interval, typer.echo))
-            await stop.wait()
+            stopping = asyncio.ensure_future(stop.wait())
+            dying = asyncio.ensure_future(first_death(procs))
+            await asyncio.wait({stopping, dying}, return_when=asyncio.FIRST_COMPLETED)
+            if dying.done():
+                dead = dying.result()
+                code = dead.process.returncode if dead.process else None
+                typer.echo(f"xiecha: {dead.name} died (exit code {code});"
+                           f" see {log_dir}/{dead.name}.log", err=True)
+                failed = 1
+            dying.cancel()
+            stopping.cancel()
             if flow is not None:
                 flow.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -90,7 +106,8 @@ async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Pa
             typer.echo("stopping ...")
             for p in reversed(procs):
                 await p.stop()
-    typer.echo("stopped cleanly.")
+    typer.echo("stopped cleanly." if not failed else "stopped.")
+    return failed
 
 
 def main(
@@ -100,7 +117,7 @@ def main(
     log_dir: Annotated[Path, typer.Option(help="Where service logs go.")] = Path(".run/logs"),
 ) -> None:
     configure_logging("demo", "WARNING")
-    asyncio.run(main_async(traffic, interval, base_port, log_dir))
+    raise typer.Exit(asyncio.run(main_async(traffic, interval, base_port, log_dir)))
 
 
 if __name__ == "__main__":
