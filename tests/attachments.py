@@ -49,9 +49,14 @@ class Case:
             return r.status, r.headers, await r.read()
 
     async def arrived(self, side: str, aid: str, status: str = "complete") -> Any:
+        token = self.a if side == "zj" else self.b
+
         async def probe() -> Any:
-            return next((f for f in await self.files(side)
-                         if f["id"] == aid and f["status"] == status), None)
+            # the request itself may not be there yet under load (404 until it is)
+            code, body = await self.system.call(
+                "GET", self.desk(side).url(f"/v1/requests/{self.rid}/attachments"), token)
+            items = body["items"] if code == 200 else []
+            return next((f for f in items if f["id"] == aid and f["status"] == status), None)
         return await eventually(probe, what=f"file {aid} {status} at {side}")
 
     def desk(self, side: str) -> DeskHandle:

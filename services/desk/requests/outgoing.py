@@ -46,7 +46,8 @@ def recorded(req: Request, step: Step, after: Request) -> RequestEventRecorded:
     """The hub's copy of an event, so it can count it exactly once."""
     body: dict[str, Any] = {
         "event_id": step.event_id, "request_id": req.id, "event_type": step.event_type,
-        "requester": req.requester, "recipient": after.recipient,
+        # the recipient when the step was taken: a transfer is the transferring bureau's
+        "requester": req.requester, "recipient": req.recipient,
         "occurred_at": step.at,
     }
     if step.event_type == "replied":
