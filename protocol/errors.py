@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     # identity
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
     # registry and routing
     UNKNOWN_BUREAU = "unknown_bureau"
     NOT_A_PARTNER = "not_a_partner"

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from protocol.v1.bulk import BulkAnswersBody, BulkItemsBody
-from protocol.v1.content import Frozen, RequestContent
+from protocol.v1.content import Frozen, RequestContent, RequestKind
 from protocol.v1.events import Change, RequesterChange
 from protocol.v1.files import ChunkBody, OfferedBody
 from protocol.v1.registry import BureauRecord
@@ -184,6 +184,8 @@ class EventRecordedBody(Frozen):
     """For 'replied': calendar days from creation to the reply."""
     count: int = Field(1, ge=1, le=10_000)
     """For 'item_answered': how many items of a bulk request were newly answered."""
+    kind: RequestKind | None = None
+    """The request's kind, so the hub can slice its figures by kind (None: not told)."""
 
 
 class RequestEventRecorded(Message):

@@ -19,13 +19,14 @@ from services.desk import web as desk_web
 from services.desk.attachments import api as attachments_api
 from services.desk.attachments import inbound as attachments_inbound
 from services.desk.attachments.forward import forward_files
-from services.desk.auth import Tokens
+from services.desk.auth import Gate, Tokens
 from services.desk.bulk import api as bulk_api
 from services.desk.bulk import inbound as bulk_inbound
 from services.desk.bulk.usecases import refuse_transfer_with_items
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import ANSWERED, TERMINAL
+from services.desk.domain.ratelimit import Buckets, Failures
 from services.desk.requests import api as requests_api
 from services.desk.requests.confirmed import record_sent
 from services.desk.requests.deadlines import DeadlineWatch
@@ -71,6 +72,8 @@ def _refused(exc: Refused) -> MessageRefused:
 
 def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Application:
     app = new_app(settings.max_body_bytes)
+    gate = Gate(Buckets(settings.token_rate, settings.token_burst),
+                Failures(settings.signin_failures, settings.signin_window_seconds))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         runtime = Runtime("desk", settings.dsn, settings.amqp_url, settings.region,
@@ -83,7 +86,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
             runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
             before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
         )
-        app[desk_web.TOKENS] = Tokens(runtime.pool)
+        app[desk_web.TOKENS] = gate.tokens = Tokens(runtime.pool)
         await runtime.start(wrap(handlers(settings, clock), refusals(Refused, _refused)),
                             after_publish=record_sent)
         async with runtime.pool.acquire() as conn, conn.transaction():
@@ -103,6 +106,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         await runtime.close()
 
     app.cleanup_ctx.append(resources)
+    app.middlewares.append(gate.middleware)
     app[metrics.METRICS].collectors.append(desk_metrics.collect)
     app.middlewares.append(desk_web.refusal_middleware)
     requests_api.add_routes(app)

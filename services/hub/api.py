@@ -1,9 +1,9 @@
-"""The hub's JSON HTTP API: statistics feed and partner registry (public figures)."""
+"""The hub's JSON HTTP API: statistics feed, its downloads, and the partner registry."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from aiohttp import web
@@ -13,16 +13,13 @@ from protocol.errors import ErrorCode
 from protocol.v1.types import EARLIEST, LATEST, BureauCode, ProvinceCode, SaneDate
 from services.common.health import health_response
 from services.common.http import ApiError, json_ok
-from services.common.openapi import Op
-from services.hub import store
+from services.common.openapi import ANY_BYTES, Op
+from services.hub import exports, feed, store
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 
-METRICS = (
-    "created", "sent", "delivered", "undeliverable", "accepted", "rejected", "info_requested",
-    "transferred", "partially_replied", "replied", "withdrawn", "closed", "reminded",
-    "escalated", "item_answered",
-)
+SLICE_COLUMNS = ("key", "month", "requests", "completed_checks", "on_time_rate",
+                 "average_turnaround_days")
 
 
 def _date(request: web.Request, name: str) -> dt.date | None:
@@ -38,6 +35,13 @@ def _date(request: web.Request, name: str) -> dt.date | None:
     return day
 
 
+def _period(request: web.Request) -> tuple[dt.date | None, dt.date | None]:
+    since, until = _date(request, "from"), _date(request, "to")
+    if since and until and since > until:
+        raise ApiError(400, ErrorCode.BAD_QUERY, "from must not be after to")
+    return since, until
+
+
 def _scopes(request: web.Request) -> dict[str, str]:
     bureau, province = request.query.get("bureau"), request.query.get("province")
     if bureau is not None:
@@ -51,36 +55,55 @@ def _scopes(request: web.Request) -> dict[str, str]:
     return {"all": "all"}
 
 
-def _figures(counts: dict[str, int]) -> dict[str, Any]:
-    figures: dict[str, Any] = {m: counts.get(m, 0) for m in METRICS}
-    replied = counts.get("replied", 0)
-    figures["completed_checks"] = replied + counts.get("item_answered", 0)  # bulk items
-    figures["on_time_rate"] = _ratio(counts.get("replied_on_time", 0), replied, 4)
-    figures["average_turnaround_days"] = _ratio(counts.get("turnaround_days", 0), replied, 2)
-    return figures
-
-
-def _ratio(part: int, whole: int, digits: int) -> float | None:
-    return round(part / whole, digits) if whole else None
-
-
 async def stats(request: web.Request) -> web.Response:
-    since, until = _date(request, "from"), _date(request, "to")
-    if since and until and since > until:
-        raise ApiError(400, ErrorCode.BAD_QUERY, "from must not be after to")
+    since, until = _period(request)
     body: dict[str, Any] = {}
     async with request.app[POOL].acquire() as conn:
         for label, scope in _scopes(request).items():
-            body[label] = {"all_time": _figures(await store.totals(conn, scope))}
-            if since or until:
-                body[label]["period"] = {
-                    "from": since.isoformat() if since else None,
-                    "to": until.isoformat() if until else None,
-                    **_figures(await store.totals(conn, scope, since, until)),
-                }
-        partners, provinces = await store.partner_coverage(conn)
-    body["partners"], body["provinces_covered"] = partners, provinces
+            body[label] = await feed.summary(conn, scope, since, until)
+        body |= await feed.coverage(conn)
     return json_ok(body)
+
+
+def slice_of(request: web.Request) -> feed.Slice:
+    """The slice a query asks for; a year back from today by default."""
+    by, role = request.query.get("by", "province"), request.query.get("role", "recipient")
+    if by not in feed.DIMENSIONS:
+        raise ApiError(400, ErrorCode.BAD_QUERY, f"by must be one of {', '.join(feed.DIMENSIONS)}")
+    if role not in feed.ROLES:
+        raise ApiError(400, ErrorCode.BAD_QUERY, "role must be recipient or requester")
+    since, until = _period(request)
+    until = until or dt.date.today()
+    since = since or until.replace(day=1) - dt.timedelta(days=335)
+    if (until - since).days > 3700:
+        raise ApiError(400, ErrorCode.BAD_QUERY, "a slice spans at most ten years")
+    return feed.Slice(by, role, since, until)
+
+
+async def _slice_table(request: web.Request) -> tuple[feed.Slice, list[dict[str, Any]]]:
+    s = slice_of(request)
+    async with request.app[POOL].acquire() as conn:
+        return s, await feed.slice_rows(conn, s)
+
+
+async def slices(request: web.Request) -> web.Response:
+    s, rows = await _slice_table(request)
+    return json_ok({"by": s.by, "role": s.role, "from": s.since.isoformat(),
+                    "to": s.until.isoformat(), "rows": rows})
+
+
+async def download(request: web.Request) -> web.Response:
+    s, rows = await _slice_table(request)
+    table = [[row[c] for c in SLICE_COLUMNS] for row in rows]
+    name = f"xiecha-stats-{s.by}-{s.role}-{s.since}-{s.until}"
+    if request.match_info["fmt"] == "csv":
+        body, ctype = exports.to_csv(SLICE_COLUMNS, table), "text/csv; charset=utf-8"
+    else:
+        body = exports.to_xlsx(f"{s.by} {s.role}", SLICE_COLUMNS, table)
+        ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ext = request.match_info["fmt"]
+    return web.Response(body=body, headers={
+        "Content-Type": ctype, "Content-Disposition": f'attachment; filename="{name}.{ext}"'})
 
 
 async def registry(request: web.Request) -> web.Response:
@@ -110,6 +133,8 @@ async def health(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/stats", stats)
+    app.router.add_get("/v1/stats/slices", slices)
+    app.router.add_get(r"/v1/stats/slices.{fmt:csv|xlsx}", download)
     app.router.add_get("/v1/registry", registry)
     app.router.add_get("/v1/registry/{code}", bureau)
     app.router.add_get("/healthz", health)
@@ -124,6 +149,15 @@ class StatsQuery(BaseModel):
     province: ProvinceCode | None = None
 
 
+class SliceQuery(BaseModel):
+    """The query of ``/v1/stats/slices`` (read by ``slice_of`` above)."""
+
+    by: str = Field("province", description=f"one of {', '.join(feed.DIMENSIONS)}")
+    role: Literal["recipient", "requester"] = "recipient"
+    from_: SaneDate | None = Field(None, alias="from")
+    to: SaneDate | None = None
+
+
 class RegistryQuery(BaseModel):
     status: str | None = None
     province: ProvinceCode | None = None
@@ -132,6 +166,10 @@ class RegistryQuery(BaseModel):
 OPS: list[Op] = [
     Op("GET", "/v1/stats", "Figures all time and per period, by bureau or province",
        query=StatsQuery, auth=False),
+    Op("GET", "/v1/stats/slices", "Figures by province, prefecture or bureau, month by month",
+       query=SliceQuery, auth=False),
+    Op("GET", "/v1/stats/slices.{fmt}", "The same slice as a CSV or XLSX file (fmt: csv, xlsx)",
+       query=SliceQuery, answer=ANY_BYTES, answer_type="application/octet-stream", auth=False),
     Op("GET", "/v1/registry", "The partner registry", query=RegistryQuery, auth=False),
     Op("GET", "/v1/registry/{code}", "One bureau", auth=False),
     Op("GET", "/healthz", "Every part's health (503 names the unhealthy)", auth=False),

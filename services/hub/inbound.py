@@ -18,7 +18,7 @@ from protocol.errors import ErrorCode
 from protocol.v1 import AnyMessage, RegistryRequested, RequestEventRecorded
 from services.common import outbox
 from services.common.handling import MessageRefused
-from services.hub import store
+from services.hub import counters
 from services.hub.outgoing import publish_registry, undeliverable
 
 log = structlog.get_logger()
@@ -36,7 +36,7 @@ class HubInbound:
     async def __call__(self, conn: asyncpg.Connection, message: AnyMessage) -> None:
         match message:
             case RequestEventRecorded():
-                if not await store.count_event(conn, message.body):
+                if not await counters.count_event(conn, message.body):
                     log.info("event already counted", event_id=str(message.body.event_id))
             case RegistryRequested():
                 await publish_registry(conn, message.correlation_id)

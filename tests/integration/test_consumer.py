@@ -1,9 +1,13 @@
 """The consumer wrapper against the real broker: a failing message waits out its back-off
-without holding a concurrency slot, and is still there afterwards (never lost)."""
+without holding a concurrency slot, and is still there afterwards (never lost); a redelivery
+is recognised by its message id; a message that never succeeds is dead-lettered by the
+queue's delivery limit (a backstop: consumers retry in time, through the broker's delay
+tiers, and dead-letter when the retry window is over); a newer protocol version is kept."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
@@ -15,12 +19,13 @@ import pytest
 import pytest_asyncio
 
 from protocol import routing
+from protocol import topology as declared
 from protocol.v1 import AnyMessage, RegistryRequested
 from services.common import topology
 from services.common.consumer import Consumer, Outcome
 from services.common.handling import Handler
 from services.common.retry import RetryPolicy
-from tests.support import Scratch, eventually
+from tests.support import Scratch, eventually, unique
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -68,8 +73,9 @@ async def test_a_message_backing_off_frees_its_slot_and_is_kept(
         await exchange.publish(aio_pika.Message(probe(name).model_dump_json().encode()),
                                spec.name)
     # When the first fails: then the second is handled while the first waits
-    await eventually(lambda: asyncio.sleep(0, handled == ["works"]), what="second handled")
-    assert outcomes == [Outcome.FAILED, Outcome.HANDLED]
+    # (the outcome is reported after the handler's commit: wait for it, not the handler)
+    await eventually(lambda: asyncio.sleep(0, len(outcomes) == 2), what="second handled")
+    assert outcomes == [Outcome.FAILED, Outcome.HANDLED] and handled == ["works"]
     # and stopping does not wait out the back-off; the failed message is still queued
     await asyncio.wait_for(consumer.stop(), 30)
     await connection.close()
@@ -84,7 +90,74 @@ async def test_a_message_backing_off_frees_its_slot_and_is_kept(
     await connection.close()
 
 
-async def consuming(
+async def consuming(s: Scratch, pool: asyncpg.Pool, handler: Handler, outcomes: list[Outcome],
+                    ) -> tuple[aio_pika.abc.AbstractConnection, Consumer, str]:
+    """A consumer of a fresh hub events queue, reporting each delivery's outcome."""
+    connection = await aio_pika.connect(s.amqp_url)
+    channel = await connection.channel(publisher_confirms=True)
+    await topology.declare_exchanges(channel)
+    [spec] = [q for q in topology.queues_for("hub") if q.name.endswith(".events")]
+    spec = dataclasses.replace(spec, name=unique("xiecha.v1.probe"))
+    await topology.declare_queue(channel, spec)
+    queue = await channel.get_queue(spec.name)
+    consumer = Consumer(pool, channel, queue, handler, concurrency=1,
+                        observers=[lambda _q, _type, outcome, _t: outcomes.append(outcome)],
+                        backoff=lambda _count: 0.0,
+                        retry=RetryPolicy(in_place=1_000))  # never the delay tiers
+    await consumer.start()
+    return connection, consumer, spec.name
+
+
+async def test_a_redelivered_message_is_handled_once(
+    scratch: tuple[Scratch, asyncpg.Pool]
+) -> None:
+    s, pool = scratch
+    handled: list[str] = []
+    outcomes: list[Outcome] = []
+
+    async def handler(conn: asyncpg.Connection, message: AnyMessage) -> None:
+        handled.append(message.correlation_id)
+
+    connection, consumer, name = await consuming(s, pool, handler, outcomes)
+    # Given the same message (same message id) delivered twice
+    body = probe("twice").model_dump_json().encode()
+    channel = await connection.channel()
+    for _ in range(2):
+        await channel.default_exchange.publish(aio_pika.Message(body), name)
+    # Then the second delivery is recognised by its id and changes nothing
+    await eventually(lambda: asyncio.sleep(0, len(outcomes) == 2), what="both deliveries")
+    assert outcomes == [Outcome.HANDLED, Outcome.DUPLICATE]
+    assert handled == ["twice"]
+    await consumer.stop()
+    await connection.close()
+
+
+async def test_a_message_that_keeps_failing_is_dead_lettered_by_the_delivery_limit(
+    scratch: tuple[Scratch, asyncpg.Pool]
+) -> None:
+    s, pool = scratch
+    outcomes: list[Outcome] = []
+
+    async def handler(conn: asyncpg.Connection, message: AnyMessage) -> None:
+        raise ConnectionError("never works")
+
+    connection, consumer, name = await consuming(s, pool, handler, outcomes)
+    channel = await connection.channel()
+    await channel.default_exchange.publish(
+        aio_pika.Message(probe("doomed").model_dump_json().encode()), name)
+    # Then after the queue's delivery limit the broker moves it to the dead letters
+    dlq = await channel.get_queue(routing.dead_letter_queue(name), ensure=False)
+    letter = await eventually(lambda: dlq.get(no_ack=True, fail=False), within=30,
+                              what="dead-lettered by the delivery limit")
+    assert letter.headers["x-first-death-reason"] == "delivery_limit"
+    assert json.loads(letter.body)["correlation_id"] == "doomed"
+    limit = declared.QUEUE_ARGUMENTS["x-delivery-limit"]
+    assert outcomes.count(Outcome.FAILED) == limit + 1 and set(outcomes) == {Outcome.FAILED}
+    await consumer.stop()
+    await connection.close()
+
+
+async def consuming_with_tiers(
     s: Scratch, pool: asyncpg.Pool, handler: Handler, retry: RetryPolicy
 ) -> tuple[aio_pika.abc.AbstractConnection, aio_pika.abc.AbstractChannel, str, Consumer]:
     """A consumer of the hub's events queue on a fresh channel, delay tiers declared."""
@@ -124,7 +197,7 @@ async def test_an_infrastructure_failure_is_retried_through_the_delay_tiers(
         seen.append({"ok": True})
 
     # Given a handler that fails twice: once retried in place, then through a delay tier
-    connection, channel, name, consumer = await consuming(s, pool, handler,
+    connection, channel, name, consumer = await consuming_with_tiers(s, pool, handler,
                                                           RetryPolicy(in_place=1))
     await channel.default_exchange.publish(
         aio_pika.Message(probe("retried").model_dump_json().encode()), name)
@@ -145,7 +218,7 @@ async def test_after_the_retry_window_a_message_is_dead_lettered_with_the_reason
     async def handler(conn: asyncpg.Connection, message: AnyMessage) -> None:
         raise ConnectionError("the database went away")
 
-    connection, channel, name, consumer = await consuming(
+    connection, channel, name, consumer = await consuming_with_tiers(
         s, pool, handler, RetryPolicy(in_place=0, give_up_after=dt.timedelta(0)))
     await channel.default_exchange.publish(
         aio_pika.Message(probe("given-up").model_dump_json().encode()), name)
@@ -164,7 +237,8 @@ async def test_a_newer_protocol_version_is_kept_not_dropped(
     async def handler(conn: asyncpg.Connection, message: AnyMessage) -> None:
         handled.append(message)
 
-    connection, channel, name, consumer = await consuming(s, pool, handler, RetryPolicy())
+    connection, channel, name, consumer = await consuming_with_tiers(
+        s, pool, handler, RetryPolicy())
     newer = json.loads(probe("from-the-future").model_dump_json()) | {"schema_version": 2}
     await channel.default_exchange.publish(aio_pika.Message(json.dumps(newer).encode()), name)
     headers = await dead_letter(channel, name)

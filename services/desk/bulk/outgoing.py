@@ -47,5 +47,5 @@ def items_answered(req: Request, count: int, at: dt.datetime) -> RequestEventRec
         correlation_id=req.correlation_id, sender=req.recipient, recipient="hub",
         body={"event_id": uuid.uuid4(), "request_id": req.id, "event_type": "item_answered",
               "requester": req.requester, "recipient": req.recipient,
-              "occurred_at": at, "count": count},
+              "occurred_at": at, "count": count, "kind": req.content.get("kind")},
     )

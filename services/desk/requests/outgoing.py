@@ -48,7 +48,7 @@ def recorded(req: Request, step: Step, after: Request) -> RequestEventRecorded:
         "event_id": step.event_id, "request_id": req.id, "event_type": step.event_type,
         # the recipient when the step was taken: a transfer is the transferring bureau's
         "requester": req.requester, "recipient": req.recipient,
-        "occurred_at": step.at,
+        "occurred_at": step.at, "kind": req.content.get("kind"),
     }
     if step.event_type == "replied":
         answered_on = china_date(step.at)

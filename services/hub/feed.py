@@ -1,0 +1,62 @@
+"""The statistics feed's queries: summaries and slices, read from the counters only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from services.hub import counters, store
+from services.hub.figures import SLICE_METRICS, figures, slice_figures
+
+DIMENSIONS = {
+    # by -> (scope prefix as requester, as recipient)
+    "province": ("reqp:", "rcpp:"),
+    "bureau": ("req:", "rcp:"),
+    "kind": ("kind:", "kind:"),
+    "flow": ("flow:", "flow:"),
+}
+ROLES = ("recipient", "requester")
+
+
+@dataclass(frozen=True)
+class Slice:
+    by: str
+    role: str
+    since: dt.date
+    until: dt.date
+
+    @property
+    def prefix(self) -> str:
+        return DIMENSIONS[self.by][ROLES.index(self.role) ^ 1]
+
+
+async def summary(conn: asyncpg.Connection, scope: str, since: dt.date | None,
+                  until: dt.date | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"all_time": figures(await counters.totals(conn, scope))}
+    if since or until:
+        body["period"] = {
+            "from": since.isoformat() if since else None,
+            "to": until.isoformat() if until else None,
+            **figures(await counters.totals(conn, scope, since, until)),
+        }
+    return body
+
+
+async def coverage(conn: asyncpg.Connection) -> dict[str, int]:
+    partners, provinces = await store.partner_coverage(conn)
+    return {"partners": partners, "provinces_covered": provinces}
+
+
+async def slice_rows(conn: asyncpg.Connection, s: Slice) -> list[dict[str, Any]]:
+    """One row per key and month: the key's figures in that month."""
+    cells: dict[tuple[str, dt.date], dict[str, int]] = defaultdict(dict)
+    for r in await counters.sliced(conn, s.prefix, SLICE_METRICS, s.since, s.until):
+        cells[(r["scope"][len(s.prefix):], r["month"])][r["metric"]] = int(r["n"])
+    return [
+        {"key": key, "month": month.strftime("%Y-%m"), **slice_figures(counts)}
+        for (key, month), counts in cells.items()
+    ]
