@@ -9,6 +9,7 @@ the routes of an app that no operation describes (a test keeps it empty).
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,12 +124,12 @@ def _plain(prop: dict[str, Any]) -> dict[str, Any]:
 
 
 def _path_names(path: str) -> list[str]:
-    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    return re.findall(r"\{(\w+)\}", path)
 
 
 def _operation_id(op: Op) -> str:
-    words = [p.strip("{}") for p in op.path.split("/") if p and p != "v1"]
-    return "_".join([op.method.lower(), *words]).replace("-", "_")
+    words = [p.replace("{", "").replace("}", "") for p in op.path.split("/") if p and p != "v1"]
+    return "_".join([op.method.lower(), *words]).replace("-", "_").replace(".", "_")
 
 
 def document(title: str, version: str, ops: Sequence[Op]) -> dict[str, Any]:
