@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_QUESTION = "unknown_question"
     # evidence files
     CHECKSUM_MISMATCH = "checksum_mismatch"
+    PERSONAL_DATA_HIDDEN = "personal_data_hidden"
     ATTACHMENT_INCOMPLETE = "attachment_incomplete"
     # bus
     UNDECODABLE_MESSAGE = "undecodable_message"
@@ -40,6 +41,8 @@ class ErrorCode(StrEnum):
     """Failed for an infrastructure reason for longer than the retry window."""
     NEWER_PROTOCOL_VERSION = "newer_protocol_version"
     """Kept in the dead-letter queue until this service is upgraded, then replayed."""
+    SENDER_NOT_SERVED = "sender_not_served"
+    STALE_REGISTRY = "stale_registry"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     # infrastructure
     SERVICE_UNAVAILABLE = "service_unavailable"

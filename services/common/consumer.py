@@ -49,6 +49,8 @@ class Outcome(StrEnum):
 Observer = Callable[[str, str, Outcome, float], None]
 """Called with the queue, the message type, the outcome and the handling time in seconds
 of each delivery."""
+Trust = Callable[[str | None, AnyMessage], str | None]
+"""Given the publishing user (AMQP ``user-id``) and the message: why to refuse it, or None."""
 
 
 def backoff(delivery_count: int) -> float:
@@ -68,6 +70,7 @@ class Consumer:
         observers: Sequence[Observer] = (),
         backoff: Callable[[int], float] = backoff,
         retry: RetryPolicy | None = None,
+        trust: Trust | None = None,
     ) -> None:
         self._pool, self._channel, self._queue = pool, channel, queue
         self._handler = handler
@@ -78,6 +81,7 @@ class Consumer:
         self._observers = tuple(observers)
         self._backoff = backoff
         self._retry = retry or RetryPolicy()
+        self._trust = trust
 
     @property
     def queue_name(self) -> str:
@@ -136,6 +140,8 @@ class Consumer:
                                          f"schema_version {version}: kept for replay after"
                                          " this service is upgraded")
             return Outcome.REFUSED, (ErrorCode.UNDECODABLE_MESSAGE, _brief(exc))
+        if self._trust and (why := self._trust(incoming.user_id, message)):
+            return Outcome.REFUSED, (ErrorCode.SENDER_NOT_SERVED, why)
         try:
             first = await self._handle_once(message)
         except MessageRefused as exc:
@@ -213,6 +219,7 @@ class Consumer:
             "x-xiecha-error-code": str(code),
             "x-xiecha-error-reason": reason[:1000],
             "x-xiecha-dead-lettered-at": int(time.time()),
+            "x-xiecha-original-user-id": incoming.user_id or "",
         } | _origin(incoming, headers)
         dlx = await self._channel.get_exchange(routing.DEAD_LETTER_EXCHANGE, ensure=False)
         await dlx.publish(_copy(incoming, headers), routing_key=self._queue.name)

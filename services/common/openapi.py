@@ -149,6 +149,8 @@ def document(title: str, version: str, ops: Sequence[Op]) -> dict[str, Any]:
     }
 
 
+API_PREFIXES = ("/v1/", "/healthz")
+"""The JSON API; the browser pages (HTML) and ``/docs`` are not part of the contract."""
 BUILT_IN = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/metrics")}
 
 
@@ -157,7 +159,7 @@ def uncovered(app: web.Application, ops: Iterable[Op]) -> set[tuple[str, str]]:
     described = {(op.method, op.route or op.path) for op in ops} | BUILT_IN
     routes = {(r.method, r.resource.canonical) for r in app.router.routes()
               if r.resource is not None and r.method != "HEAD"
-              and not r.resource.canonical.startswith("/docs/")}
+              and r.resource.canonical.startswith(API_PREFIXES)}
     return routes - described
 
 

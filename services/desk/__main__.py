@@ -1,5 +1,5 @@
 """Command line of a regional desk: ``python -m services.desk serve|migrate|add-investigator|
-rotate-token|revoke-token|list-investigators|dead-letters|parked``."""
+rotate-token|revoke-token|list-investigators|verify|dead-letters|parked``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from services.desk import parked as parked_events
 from services.desk.app import create_app
 from services.desk.settings import DeskSettings
 from services.desk.store import investigators
+from services.desk.verify import verify_request
 
 T = TypeVar("T")
 cli = typer.Typer(add_completion=False, help=__doc__)
@@ -161,6 +162,25 @@ def parked(older_than: int = typer.Option(60, help="Minutes an event has waited"
     for row in found:
         typer.echo(json.dumps(row))
     if found:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def verify(request_id: uuid.UUID) -> None:
+    """Check a request's timeline chain here; exit 1 and name the entry if it is broken."""
+    settings = DeskSettings()
+
+    async def go() -> tuple[bool, str]:
+        pool = await db.open_pool(settings.dsn, min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                return await verify_request(conn, request_id)
+        finally:
+            await pool.close()
+
+    ok, verdict = asyncio.run(go())
+    typer.echo(verdict)
+    if not ok:
         raise typer.Exit(1)
 
 
