@@ -71,6 +71,7 @@ class Consumer:
         backoff: Callable[[int], float] = backoff,
         retry: RetryPolicy | None = None,
         trust: Trust | None = None,
+        user: str | None = None,
     ) -> None:
         self._pool, self._channel, self._queue = pool, channel, queue
         self._handler = handler
@@ -81,7 +82,8 @@ class Consumer:
         self._observers = tuple(observers)
         self._backoff = backoff
         self._retry = retry or RetryPolicy()
-        self._trust = trust
+        self._trust, self._user = trust, user
+        """``user``: this service's own broker user, which republishes delayed messages."""
 
     @property
     def queue_name(self) -> str:
@@ -140,7 +142,7 @@ class Consumer:
                                          f"schema_version {version}: kept for replay after"
                                          " this service is upgraded")
             return Outcome.REFUSED, (ErrorCode.UNDECODABLE_MESSAGE, _brief(exc))
-        if self._trust and (why := self._trust(incoming.user_id, message)):
+        if self._trust and (why := self._trust(self._publisher(incoming), message)):
             return Outcome.REFUSED, (ErrorCode.SENDER_NOT_SERVED, why)
         try:
             first = await self._handle_once(message)
@@ -195,6 +197,17 @@ class Consumer:
             self._waiting.discard(waiting)
         await incoming.nack(requeue=True)
 
+    def _publisher(self, incoming: AbstractIncomingMessage) -> str | None:
+        """The broker-checked publisher; for a message republished by this service itself
+        (a delay tier) or by an operator (a broker user no service has: dead-letter replay),
+        the one recorded when it first arrived. Service users may not write here."""
+        original = (incoming.headers or {}).get(ORIGINAL_USER)
+        user = incoming.user_id or ""
+        republished = user == self._user or (user and not user.startswith("xiecha-"))
+        if republished and isinstance(original, str) and original:
+            return original
+        return incoming.user_id
+
     async def _delay(self, incoming: AbstractIncomingMessage) -> None:
         """Into the next delay tier (it comes back to this queue), or dead letters at last."""
         headers: dict[str, Any] = dict(incoming.headers or {})
@@ -206,7 +219,9 @@ class Consumer:
         exchange_name, progress = step
         headers |= progress | _origin(incoming, headers)
         exchange = await self._channel.get_exchange(exchange_name, ensure=False)
-        await exchange.publish(_copy(incoming, headers), routing_key=self._queue.name)
+        headers.setdefault(ORIGINAL_USER, incoming.user_id or "")
+        await exchange.publish(_copy(incoming, headers, self._user),
+                               routing_key=self._queue.name)
         log.info("message delayed for retry", tier=exchange_name, retries=progress)
         await incoming.ack()
 
@@ -219,13 +234,15 @@ class Consumer:
             "x-xiecha-error-code": str(code),
             "x-xiecha-error-reason": reason[:1000],
             "x-xiecha-dead-lettered-at": int(time.time()),
-            "x-xiecha-original-user-id": incoming.user_id or "",
         } | _origin(incoming, headers)
+        headers.setdefault(ORIGINAL_USER, incoming.user_id or "")
         dlx = await self._channel.get_exchange(routing.DEAD_LETTER_EXCHANGE, ensure=False)
         await dlx.publish(_copy(incoming, headers), routing_key=self._queue.name)
         await incoming.ack()
 
 
+ORIGINAL_USER = "x-xiecha-original-user-id"
+"""Who first published a message this service republished (delay tier, replay)."""
 ORIGINAL_EXCHANGE = "x-xiecha-original-exchange"
 ORIGINAL_ROUTING_KEY = "x-xiecha-original-routing-key"
 
@@ -238,9 +255,11 @@ def _origin(incoming: AbstractIncomingMessage, headers: dict[str, Any]) -> dict[
             ORIGINAL_ROUTING_KEY: incoming.routing_key or ""}
 
 
-def _copy(incoming: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+def _copy(incoming: AbstractIncomingMessage, headers: dict[str, Any],
+          user: str | None = None) -> aio_pika.Message:
     return aio_pika.Message(
         incoming.body,
+        user_id=user,
         headers=headers,
         message_id=incoming.message_id,
         correlation_id=incoming.correlation_id,

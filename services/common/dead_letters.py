@@ -20,7 +20,8 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
-from services.common.consumer import ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY
+from services.common import trust
+from services.common.consumer import ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY, ORIGINAL_USER
 from services.common.retry import FIRST_FAILURE, RETRIES
 
 DROPPED_ON_REPLAY = ("x-xiecha-error-code", "x-xiecha-error-reason", "x-xiecha-dead-lettered-at",
@@ -104,8 +105,11 @@ async def replay(amqp_url: str, queues: Sequence[str], message_id: str) -> DeadL
                 continue
             headers = {k: v for k, v in (incoming.headers or {}).items()
                        if k not in DROPPED_ON_REPLAY}
+            # published as the service's own user: its consumer judges the original publisher
+            headers.setdefault(ORIGINAL_USER, incoming.user_id or "")
             await channel.default_exchange.publish(aio_pika.Message(
-                letter.body, headers=headers, message_id=incoming.message_id,
+                letter.body, headers=headers, user_id=trust.user_of(amqp_url),
+                message_id=incoming.message_id,
                 correlation_id=incoming.correlation_id, type=incoming.type,
                 content_type=incoming.content_type,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT), letter.queue.removesuffix(".dlq"))

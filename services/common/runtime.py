@@ -74,6 +74,7 @@ class Runtime:
         for queue in queues.values():
             consumer = Consumer(self.pool, consuming, queue, handler,
                                 concurrency=self.concurrency, trust=trust.sender_refusal,
+                                user=trust.user_of(self.amqp_url),
                                 observers=[self.metrics.observe_delivery])
             await consumer.start()
             self._consumers.append(consumer)

@@ -17,6 +17,7 @@ import pytest_asyncio
 
 from protocol import routing
 from protocol.v1 import RequestEvent, RequestEventRecorded
+from services.common.trust import user_of
 from tests.integration.test_bus import WUHOU, YUHANG, create_and_deliver
 from tests.support import System, eventually
 
@@ -33,8 +34,8 @@ async def channel(system: System) -> AsyncIterator[aio_pika.abc.AbstractChannel]
 
 
 async def cli(system: System, service: str, *args: str) -> tuple[int, str]:
-    env = os.environ | {"XIECHA_HUB_AMQP_URL": system.scratch.amqp_url,
-                        "XIECHA_DESK_AMQP_URL": system.scratch.amqp_url,
+    admin = system.scratch.amqp_url  # the operator's broker user: services may not read DLQs
+    env = os.environ | {"XIECHA_HUB_AMQP_URL": admin, "XIECHA_DESK_AMQP_URL": admin,
                         "XIECHA_DESK_REGION": "sc", "XIECHA_DESK_PROVINCES": "51"}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", f"services.{service}", "dead-letters", *args, env=env,
@@ -43,7 +44,8 @@ async def cli(system: System, service: str, *args: str) -> tuple[int, str]:
     return proc.returncode or 0, out.decode()
 
 
-async def dead_letter_event(channel: aio_pika.abc.AbstractChannel, bureau: str) -> str:
+async def dead_letter_event(channel: aio_pika.abc.AbstractChannel, bureau: str,
+                            publisher: str) -> str:
     """An event the hub never counted, dead-lettered (as after a long outage)."""
     event = RequestEventRecorded(correlation_id="dl", sender=bureau, recipient="hub", body={
         "event_id": uuid.uuid4(), "request_id": uuid.uuid4(), "event_type": "replied",
@@ -54,7 +56,8 @@ async def dead_letter_event(channel: aio_pika.abc.AbstractChannel, bureau: str) 
         event.model_dump_json().encode(), message_id=str(event.message_id), type=event.type,
         headers={"x-xiecha-error-code": "retries_exhausted",
                  "x-xiecha-error-reason": "failed for longer than the retry window",
-                 "x-xiecha-dead-lettered-at": 1_790_000_000}), routing.HUB_EVENTS_QUEUE)
+                 "x-xiecha-dead-lettered-at": 1_790_000_000,
+                 "x-xiecha-original-user-id": publisher}), routing.HUB_EVENTS_QUEUE)
     return str(event.message_id)
 
 
@@ -67,7 +70,7 @@ async def test_hub_dead_letter_listed_shown_replayed_once(
     system: System, channel: aio_pika.abc.AbstractChannel
 ) -> None:
     # Given an event of Tianhe's that was dead-lettered
-    mid = await dead_letter_event(channel, TIANHE)
+    mid = await dead_letter_event(channel, TIANHE, user_of(system.scratch.service_urls["gd"]))
     # When the operator lists the hub's dead letters: it is there with its reason
     status, out = await cli(system, "hub", "list")
     letters = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
@@ -120,10 +123,14 @@ async def test_an_event_parked_behind_a_lost_one_is_reported(
         "request_id": rid, "actor": "武侯 王五", "bureau": WUHOU, "due_date": dt.date(2027, 1, 29),
         "event_id": uuid.uuid4(), "seq": 3, "state": "replied", "occurred_at": now,
         "change": {"event": "replied", "reply": {"findings": "查无此户"}}})
-    exchange = await channel.get_exchange(routing.DESK_EXCHANGE, ensure=False)
+    sc_url = system.scratch.service_urls["sc"]  # published as Wuhou's desk, as it would be
+    sc_bus = await aio_pika.connect(sc_url)
+    exchange = await (await sc_bus.channel()).get_exchange(routing.DESK_EXCHANGE, ensure=False)
     await exchange.publish(aio_pika.Message(third.model_dump_json().encode(),
-                                            message_id=str(third.message_id)),
+                                            message_id=str(third.message_id),
+                                            user_id=user_of(sc_url)),
                            routing.desk_key(YUHANG, third.type))
+    await sc_bus.close()
     # When change #3 arrives it is parked; the report names it and what it waits for
     env = os.environ | {"XIECHA_DESK_DATABASE_URL": system.desks["zj"].settings.dsn}
 
