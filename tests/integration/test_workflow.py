@@ -257,21 +257,3 @@ async def test_each_party_is_refused_the_others_steps(clocked_system: System) ->
     assert await audited(clocked_system, "sc", case.id) == [(WUHOU, "accept")]
     assert await audited(clocked_system, "zj", case.id) == [(YUHANG, "create")]
     refused(await case.a_does("no-such-action"), 404, "not_found")
-
-
-async def test_transfer_to_a_partner_no_desk_serves_comes_back_undeliverable(
-    clocked_system: System
-) -> None:
-    # Given a signed partner in Jiangsu, a province none of the running desks hosts
-    _, registry = await clocked_system.call(
-        "GET", clocked_system.hub_url("/v1/registry?status=signed&province=32"))
-    nobody = registry["bureaus"][0]["code"]
-    case = await new_case(clocked_system)
-    # When Wuhou transfers the request there (it stranded as 'transferred' before)
-    status, _ = await case.b_does("transfer", {"to": nobody, "note": "转江苏"})
-    assert status == 200
-    # Then the hand-over comes back, and both sides hold it as undeliverable, told why
-    home, away = await case.both_in("undeliverable")
-    assert home["timeline"][-1]["type"] == "undeliverable"
-    assert nobody in str(home["timeline"][-1]["data"])
-    assert away["timeline"][-1]["type"] == "undeliverable"
