@@ -23,6 +23,19 @@ UNROUTABLE_EXCHANGE: Final = "xiecha.v1.unroutable"
 DEAD_LETTER_EXCHANGE: Final = "xiecha.v1.dlx"
 """Direct exchange; a queue's dead letters are routed by the queue's own name."""
 
+RETRY_TIERS: Final = (1, 5, 30, 120, 600)
+"""Seconds a failed message waits in each delay tier before it returns to its queue."""
+
+
+def retry_exchange(seconds: int) -> str:
+    """Fanout exchange of a delay tier; the routing key given is the queue to return to."""
+    return f"xiecha.v1.retry.{seconds}s"
+
+
+def retry_queue(seconds: int) -> str:
+    return f"xiecha.v1.retry.{seconds}s"
+
+
 HUB_EVENTS_QUEUE: Final = "xiecha.v1.hub.events"
 HUB_UNROUTABLE_QUEUE: Final = "xiecha.v1.hub.unroutable"
 

@@ -57,6 +57,7 @@ EXCHANGES: Final = (
     Exchange(routing.HUB_EXCHANGE, "topic", {"alternate-exchange": routing.UNROUTABLE_EXCHANGE}),
     Exchange(routing.REGISTRY_EXCHANGE, "fanout"),
     Exchange(routing.DEAD_LETTER_EXCHANGE, "direct"),
+    *(Exchange(routing.retry_exchange(s), "fanout") for s in routing.RETRY_TIERS),
 )
 
 QUEUE_ARGUMENTS: Final[dict[str, Any]] = {
@@ -68,6 +69,31 @@ QUEUE_ARGUMENTS: Final[dict[str, Any]] = {
 }
 """Every consumed queue: replicated, dead-lettering at least once, refusing when full."""
 DEAD_LETTER_QUEUE_ARGUMENTS: Final[dict[str, Any]] = {"x-queue-type": "quorum"}
+
+
+@dataclass(frozen=True)
+class DelayQueue:
+    """A retry tier: messages wait ``seconds``, then the broker dead-letters them through
+    the default exchange under their own routing key, the name of the queue they came from."""
+
+    name: str
+    exchange: str
+    seconds: int
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "x-queue-type": "quorum",
+            "x-message-ttl": self.seconds * 1000,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }
+
+
+DELAY_QUEUES: Final = tuple(
+    DelayQueue(routing.retry_queue(s), routing.retry_exchange(s), s) for s in routing.RETRY_TIERS
+)
 
 QUEUES: Final = (
     Queue("hub", routing.HUB_EVENTS_QUEUE,
@@ -180,6 +206,7 @@ def rendered() -> str:
         "queue_arguments": QUEUE_ARGUMENTS,
         "dead_letter_queue_arguments": DEAD_LETTER_QUEUE_ARGUMENTS,
         "queues": [asdict(q) for q in QUEUES],
+        "delay_queues": [asdict(d) | {"arguments": d.arguments} for d in DELAY_QUEUES],
         "policies": [asdict(p) for p in POLICIES],
         "users": [asdict(u) for u in USERS],
     }

@@ -18,7 +18,8 @@ ProvinceCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
 
 EARLIEST: Final = dt.date(2000, 1, 1)
 LATEST: Final = dt.date(2099, 12, 31)
-SaneDate = Annotated[dt.date, Field(ge=EARLIEST, le=LATEST)]
+SaneDate = Annotated[dt.date, Field(ge=EARLIEST, le=LATEST,
+                                    description=f"a date in {EARLIEST}..{LATEST}")]
 """Every date xiecha takes: 9999-12-31 and 0001-01-01 overflowed date arithmetic (500s)."""
 
 Address = Annotated[str, StringConstraints(pattern=r"^(\d{6}|hub|desk\.[a-z0-9_-]{1,32})$")]

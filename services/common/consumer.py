@@ -4,18 +4,22 @@ Guarantee: each delivery is acked only after its handler's transaction committed
 (manual acks, at-least-once); the message id is recorded in that same transaction,
 so a redelivery changes nothing twice. A message that cannot be decoded, or that
 its handler refuses, is republished to the dead-letter exchange with the reason
-(confirmed) before it is acked. Any other failure is nacked for redelivery after
-a back-off, waited out without holding a concurrency slot; the queue's delivery
-limit dead-letters a message that never succeeds. Handlers never touch acks.
+(confirmed) before it is acked; so is a message of a newer protocol version, kept
+there for replay after an upgrade. Any other failure is retried for a time, not a
+count (``retry.RetryPolicy``): first nacked after an in-process back-off that holds no
+concurrency slot, then sent through the broker's delay tiers (confirmed, then acked),
+and dead-lettered only when the retry window is over. Handlers never touch acks.
 Every delivery ends in one ``Outcome``, reported to the observers (logs; metrics).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Sequence
 from enum import StrEnum
+from typing import Any
 
 import aio_pika
 import asyncpg
@@ -27,6 +31,7 @@ from protocol import routing
 from protocol.errors import ErrorCode
 from protocol.v1 import AnyMessage, parse_message
 from services.common.handling import Handler, MessageEarly, MessageRefused
+from services.common.retry import RetryPolicy
 
 log = structlog.get_logger()
 
@@ -41,10 +46,11 @@ class Outcome(StrEnum):
     """Redelivered after a back-off."""
 
 
-Observer = Callable[[str, Outcome, float], None]
+Observer = Callable[[str, str, Outcome, float], None]
+"""Called with the queue, the message type, the outcome and the handling time in seconds
+of each delivery."""
 Trust = Callable[[str | None, AnyMessage], str | None]
 """Given the publishing user (AMQP ``user-id``) and the message: why to refuse it, or None."""
-"""Called with the queue, the outcome and the handling time in seconds of each delivery."""
 
 
 def backoff(delivery_count: int) -> float:
@@ -63,7 +69,9 @@ class Consumer:
         concurrency: int = 32,
         observers: Sequence[Observer] = (),
         backoff: Callable[[int], float] = backoff,
+        retry: RetryPolicy | None = None,
         trust: Trust | None = None,
+        user: str | None = None,
     ) -> None:
         self._pool, self._channel, self._queue = pool, channel, queue
         self._handler = handler
@@ -73,7 +81,9 @@ class Consumer:
         self._tag: str | None = None
         self._observers = tuple(observers)
         self._backoff = backoff
-        self._trust = trust
+        self._retry = retry or RetryPolicy()
+        self._trust, self._user = trust, user
+        """``user``: this service's own broker user, which republishes delayed messages."""
 
     @property
     def queue_name(self) -> str:
@@ -117,7 +127,8 @@ class Consumer:
             finally:
                 self._slots.release()  # the back-off below waits without a slot
             for observe in self._observers:
-                observe(self._queue.name, outcome, time.perf_counter() - started)
+                observe(self._queue.name, incoming.type or "", outcome,
+                        time.perf_counter() - started)
             await self._settle(incoming, outcome, reason)
 
     async def _outcome(
@@ -126,8 +137,12 @@ class Consumer:
         try:
             message = parse_message(incoming.body)
         except ValidationError as exc:
+            if (version := _newer_version(incoming.body)) is not None:
+                return Outcome.REFUSED, (ErrorCode.NEWER_PROTOCOL_VERSION,
+                                         f"schema_version {version}: kept for replay after"
+                                         " this service is upgraded")
             return Outcome.REFUSED, (ErrorCode.UNDECODABLE_MESSAGE, _brief(exc))
-        if self._trust and (why := self._trust(incoming.user_id, message)):
+        if self._trust and (why := self._trust(self._publisher(incoming), message)):
             return Outcome.REFUSED, (ErrorCode.SENDER_NOT_SERVED, why)
         try:
             first = await self._handle_once(message)
@@ -166,41 +181,102 @@ class Consumer:
             if outcome is Outcome.EARLY:
                 log.info("message early; will be redelivered", reason=reason,
                          delivery_count=count)
-            waiting = asyncio.current_task()
-            self._waiting.add(waiting)
-            try:
-                await asyncio.sleep(self._backoff(count))
-            finally:
-                self._waiting.discard(waiting)
-            await incoming.nack(requeue=True)
+            if self._retry.in_process(count):
+                await self._wait_and_nack(incoming, count)
+            else:
+                await self._delay(incoming)
         else:
             await incoming.ack()
+
+    async def _wait_and_nack(self, incoming: AbstractIncomingMessage, count: int) -> None:
+        waiting = asyncio.current_task()
+        self._waiting.add(waiting)
+        try:
+            await asyncio.sleep(self._backoff(count))
+        finally:
+            self._waiting.discard(waiting)
+        await incoming.nack(requeue=True)
+
+    def _publisher(self, incoming: AbstractIncomingMessage) -> str | None:
+        """The broker-checked publisher; for a message republished by this service itself
+        (a delay tier) or by an operator (a broker user no service has: dead-letter replay),
+        the one recorded when it first arrived. Service users may not write here."""
+        original = (incoming.headers or {}).get(ORIGINAL_USER)
+        user = incoming.user_id or ""
+        republished = user == self._user or (user and not user.startswith("xiecha-"))
+        if republished and isinstance(original, str) and original:
+            return original
+        return incoming.user_id
+
+    async def _delay(self, incoming: AbstractIncomingMessage) -> None:
+        """Into the next delay tier (it comes back to this queue), or dead letters at last."""
+        headers: dict[str, Any] = dict(incoming.headers or {})
+        step = self._retry.next_round(headers, time.time())
+        if step is None:
+            await self._dead_letter(incoming, ErrorCode.RETRIES_EXHAUSTED,
+                                    "failed for longer than the retry window")
+            return
+        exchange_name, progress = step
+        headers |= progress | _origin(incoming, headers)
+        exchange = await self._channel.get_exchange(exchange_name, ensure=False)
+        headers.setdefault(ORIGINAL_USER, incoming.user_id or "")
+        await exchange.publish(_copy(incoming, headers, self._user),
+                               routing_key=self._queue.name)
+        log.info("message delayed for retry", tier=exchange_name, retries=progress)
+        await incoming.ack()
 
     async def _dead_letter(
         self, incoming: AbstractIncomingMessage, code: ErrorCode, reason: str
     ) -> None:
         log.warning("message dead-lettered", error_code=str(code), reason=reason)
-        headers = dict(incoming.headers or {}) | {
+        headers: dict[str, Any] = dict(incoming.headers or {})
+        headers |= {
             "x-xiecha-error-code": str(code),
             "x-xiecha-error-reason": reason[:1000],
-            "x-xiecha-original-exchange": incoming.exchange or "",
-            "x-xiecha-original-routing-key": incoming.routing_key or "",
-            "x-xiecha-original-user-id": incoming.user_id or "",
-        }
+            "x-xiecha-dead-lettered-at": int(time.time()),
+        } | _origin(incoming, headers)
+        headers.setdefault(ORIGINAL_USER, incoming.user_id or "")
         dlx = await self._channel.get_exchange(routing.DEAD_LETTER_EXCHANGE, ensure=False)
-        await dlx.publish(
-            aio_pika.Message(
-                incoming.body,
-                headers=headers,
-                message_id=incoming.message_id,
-                correlation_id=incoming.correlation_id,
-                type=incoming.type,
-                content_type=incoming.content_type,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=self._queue.name,
-        )
+        await dlx.publish(_copy(incoming, headers), routing_key=self._queue.name)
         await incoming.ack()
+
+
+ORIGINAL_USER = "x-xiecha-original-user-id"
+"""Who first published a message this service republished (delay tier, replay)."""
+ORIGINAL_EXCHANGE = "x-xiecha-original-exchange"
+ORIGINAL_ROUTING_KEY = "x-xiecha-original-routing-key"
+
+
+def _origin(incoming: AbstractIncomingMessage, headers: dict[str, Any]) -> dict[str, Any]:
+    """Where the message was first published (kept through delay rounds), for replay."""
+    if ORIGINAL_EXCHANGE in headers:
+        return {}
+    return {ORIGINAL_EXCHANGE: incoming.exchange or "",
+            ORIGINAL_ROUTING_KEY: incoming.routing_key or ""}
+
+
+def _copy(incoming: AbstractIncomingMessage, headers: dict[str, Any],
+          user: str | None = None) -> aio_pika.Message:
+    return aio_pika.Message(
+        incoming.body,
+        user_id=user,
+        headers=headers,
+        message_id=incoming.message_id,
+        correlation_id=incoming.correlation_id,
+        type=incoming.type,
+        content_type=incoming.content_type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
+
+
+def _newer_version(body: bytes) -> int | None:
+    """The schema version of a message newer than this code knows, else None."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    return version if isinstance(version, int) and version > 1 else None
 
 
 def _delivery_count(incoming: AbstractIncomingMessage) -> int:

@@ -17,7 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from protocol.errors import ErrorCode
-from services.common import db
+from services.common import db, metrics
 
 log = structlog.get_logger()
 
@@ -136,6 +136,12 @@ def json_ok(model: BaseModel | dict[str, Any], status: int = 200) -> web.Respons
 
 
 def new_app(max_body: int) -> web.Application:
-    return web.Application(
-        middlewares=[correlation_middleware, error_middleware], client_max_size=max_body
+    """An app with correlation ids, JSON errors and metrics (``/metrics``)."""
+    measured = metrics.Metrics()
+    app = web.Application(
+        middlewares=[metrics.middleware(measured), correlation_middleware, error_middleware],
+        client_max_size=max_body,
     )
+    app[metrics.METRICS] = measured
+    app.router.add_get("/metrics", metrics.exposition)
+    return app

@@ -80,8 +80,10 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         alive: Callable[[], None] = lambda: None,
+        published: Callable[[Sequence[str]], None] = lambda types: None,
         user_id: str | None = None,
     ) -> None:
+        self._published = published
         self._pool, self._channel, self._clock, self._alive = pool, channel, clock, alive
         self._user_id = user_id
         self._after_publish = after_publish
@@ -110,6 +112,7 @@ class OutboxRelay:
             if self._after_publish:
                 await self._after_publish(conn, rows, started)
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
+        self._published([r["message_type"] for r in rows])
         return len(rows)
 
     async def _set_aside_poison(

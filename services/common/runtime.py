@@ -19,9 +19,11 @@ import asyncpg
 import structlog
 from aio_pika.abc import AbstractRobustConnection
 
+from protocol import routing
 from services.common import db, topology, trust
 from services.common.consumer import Consumer
 from services.common.handling import Handler
+from services.common.metrics import Metrics
 from services.common.outbox import AfterPublish, OutboxRelay
 from services.common.supervise import Supervisor
 
@@ -42,6 +44,8 @@ class Runtime:
     connection: AbstractRobustConnection = field(init=False)
     _consumers: list[Consumer] = field(default_factory=list, init=False)
     supervisor: Supervisor = field(default_factory=Supervisor)
+    metrics: Metrics = field(default_factory=Metrics)
+    _dead_letter_queues: list[str] = field(default_factory=list, init=False)
 
     async def open(self) -> None:
         await db.ensure_database(self.dsn)
@@ -61,11 +65,17 @@ class Runtime:
         publishing = await self.connection.channel(publisher_confirms=True)
         relay = OutboxRelay(self.pool, publishing, after_publish=after_publish,
                             clock=self.clock, user_id=trust.user_of(self.amqp_url),
-                            alive=lambda: self.supervisor.mark_healthy("outbox_relay"))
+                            alive=lambda: self.supervisor.mark_healthy("outbox_relay"),
+                            published=self.metrics.observe_published)
+        self.supervisor.on_restart.append(lambda task: self.metrics.restarts.labels(task).inc())
+        self._dead_letter_queues = [routing.dead_letter_queue(q) for q in queues]
+        self.metrics.dead_letter_counts = self.dead_letter_counts
         self.supervisor.start("outbox_relay", relay.run)
         for queue in queues.values():
             consumer = Consumer(self.pool, consuming, queue, handler,
-                                concurrency=self.concurrency, trust=trust.sender_refusal)
+                                concurrency=self.concurrency, trust=trust.sender_refusal,
+                                user=trust.user_of(self.amqp_url),
+                                observers=[self.metrics.observe_delivery])
             await consumer.start()
             self._consumers.append(consumer)
         log.info("service started", queues=sorted(queues))
@@ -79,6 +89,17 @@ class Runtime:
         with contextlib.suppress(Exception):
             await self.pool.close()
         log.info("service stopped")
+
+    async def dead_letter_counts(self) -> dict[str, int]:
+        """Messages in each of this service's dead-letter queues (0 when unreachable)."""
+        counts = dict.fromkeys(self._dead_letter_queues, 0)
+        with contextlib.suppress(Exception):  # a scrape never fails on the broker
+            # a channel of its own: a failed passive declare closes the channel it used
+            async with self.connection.channel() as channel:
+                for name in counts:
+                    queue = await channel.declare_queue(name, passive=True)
+                    counts[name] = queue.declaration_result.message_count or 0
+        return counts
 
     async def health(self) -> dict[str, dict[str, object]]:
         """Each part: database, broker, every consumer and supervised task."""

@@ -60,10 +60,18 @@ async def declare_queue(channel: AbstractChannel, spec: QueueSpec) -> aio_pika.a
     return queue
 
 
+async def declare_delay_queues(channel: AbstractChannel) -> None:
+    """The retry tiers every service shares (``protocol.topology.DELAY_QUEUES``)."""
+    for d in topology.DELAY_QUEUES:
+        queue = await channel.declare_queue(d.name, durable=True, arguments=d.arguments)
+        await queue.bind(d.exchange, routing_key="")
+
+
 async def declare_all(
     channel: AbstractChannel, owner: str, region: str = "", provinces: Iterable[str] = ()
 ) -> dict[str, aio_pika.abc.AbstractQueue]:
     await declare_exchanges(channel)
+    await declare_delay_queues(channel)
     return {s.name: await declare_queue(channel, s) for s in queues_for(owner, region, provinces)}
 
 

@@ -16,7 +16,7 @@ from protocol.provinces import rest_of
 from services.common import db
 from services.common.desks import OWN_DESKS, REST_REGION
 from services.common.logs import configure_logging
-from services.demo.processes import Service
+from services.demo.processes import Service, busy_ports, first_death
 from services.demo.traffic import DEMO_BUREAUS, DEMO_COORDINATORS, Traffic, demo_token
 from services.desk.store import investigators
 from services.hub.settings import HubSettings
@@ -67,7 +67,12 @@ def banner(procs: list[Service]) -> str:
     return "\n".join(lines)
 
 
-async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Path) -> None:
+async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Path) -> int:
+    ports = [base_port + i for i in range(len(PROVINCES) + 1)]
+    if busy := busy_ports(ports):
+        typer.echo(f"xiecha: ports {', '.join(map(str, busy))} are already in use (is `make run`"
+                   " running already?). Stop it, or pass ARGS=--base-port=9100.", err=True)
+        return 1
     desks = ",".join(f"{r}:{p.replace(',', '+')}" for r, p in PROVINCES.items())
     # The laptop demo's broker users get fresh passwords each run; guest only sets them up.
     passwords = {key: secrets.token_urlsafe(16) for key in ("hub", *PROVINCES)}
@@ -80,6 +85,7 @@ async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Pa
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    failed = 0
     async with aiohttp.ClientSession() as session:
         try:
             for p in procs:
@@ -91,7 +97,17 @@ async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Pa
             if traffic:
                 desk_urls = {p.name.removeprefix("desk-"): p.url for p in procs[1:]}
                 flow = asyncio.create_task(Traffic(session, desk_urls).run(interval, typer.echo))
-            await stop.wait()
+            stopping = asyncio.ensure_future(stop.wait())
+            dying = asyncio.ensure_future(first_death(procs))
+            await asyncio.wait({stopping, dying}, return_when=asyncio.FIRST_COMPLETED)
+            if dying.done():
+                dead = dying.result()
+                code = dead.process.returncode if dead.process else None
+                typer.echo(f"xiecha: {dead.name} died (exit code {code});"
+                           f" see {log_dir}/{dead.name}.log", err=True)
+                failed = 1
+            dying.cancel()
+            stopping.cancel()
             if flow is not None:
                 flow.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -100,7 +116,8 @@ async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Pa
             typer.echo("stopping ...")
             for p in reversed(procs):
                 await p.stop()
-    typer.echo("stopped cleanly.")
+    typer.echo("stopped cleanly." if not failed else "stopped.")
+    return failed
 
 
 def main(
@@ -110,7 +127,7 @@ def main(
     log_dir: Annotated[Path, typer.Option(help="Where service logs go.")] = Path(".run/logs"),
 ) -> None:
     configure_logging("demo", "WARNING")
-    asyncio.run(main_async(traffic, interval, base_port, log_dir))
+    raise typer.Exit(asyncio.run(main_async(traffic, interval, base_port, log_dir)))
 
 
 if __name__ == "__main__":

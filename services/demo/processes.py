@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,3 +67,23 @@ class Service:
 def _open_log(path: Path) -> BinaryIO:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path.open("ab")
+
+
+def busy_ports(ports: list[int], host: str = "127.0.0.1") -> list[int]:
+    """Ports someone already listens on (say, a demo that is still running)."""
+    busy = []
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex((host, port)) == 0:
+                busy.append(port)
+    return busy
+
+
+async def first_death(procs: list[Service]) -> Service:
+    """Wait until one of ``procs`` exits, and return it."""
+    waits = {asyncio.ensure_future(p.process.wait()): p for p in procs if p.process is not None}
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return waits[next(iter(done))]

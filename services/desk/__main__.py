@@ -1,10 +1,11 @@
 """Command line of a regional desk: ``python -m services.desk serve|migrate|add-investigator|
-rotate-token|revoke-token|list-investigators|verify``."""
+rotate-token|revoke-token|list-investigators|verify|dead-letters|parked``."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -12,9 +13,11 @@ from typing import TypeVar
 import asyncpg
 import typer
 
-from services.common import db
+from protocol import routing
+from services.common import db, dead_letters_cli, topology
 from services.common.logs import configure_logging
 from services.common.serve import run
+from services.desk import parked as parked_events
 from services.desk.app import create_app
 from services.desk.settings import DeskSettings
 from services.desk.store import investigators
@@ -22,6 +25,15 @@ from services.desk.verify import verify_request
 
 T = TypeVar("T")
 cli = typer.Typer(add_completion=False, help=__doc__)
+
+
+def _dead_letter_queues() -> tuple[str, list[str]]:
+    s = DeskSettings()
+    specs = topology.queues_for("desk", s.region, s.province_codes)
+    return s.amqp_url, [routing.dead_letter_queue(q.name) for q in specs]
+
+
+cli.add_typer(dead_letters_cli.group(_dead_letter_queues), name="dead-letters")
 
 
 @cli.command()
@@ -131,6 +143,26 @@ def list_investigators() -> None:
         revoked = row["revoked_at"].isoformat() if row["revoked_at"] else "-"
         typer.echo(f"{row['id']}\t{row['bureau']}\t{row['role']}\t{row['name']}\t"
                    f"expires {row['expires_at'].isoformat()}\trevoked {revoked}")
+
+
+@cli.command()
+def parked(older_than: int = typer.Option(60, help="Minutes an event has waited")) -> None:
+    """List events parked longer than ``--older-than`` minutes; exit 1 when there are any."""
+    settings = DeskSettings()
+
+    async def go() -> list[dict[str, object]]:
+        conn = await asyncpg.connect(settings.dsn)
+        try:
+            return await parked_events.older_than(
+                conn, dt.timedelta(minutes=older_than), dt.datetime.now(dt.UTC))
+        finally:
+            await conn.close()
+
+    found = asyncio.run(go())
+    for row in found:
+        typer.echo(json.dumps(row))
+    if found:
+        raise typer.Exit(1)
 
 
 @cli.command()

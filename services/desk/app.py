@@ -8,11 +8,13 @@ from functools import partial
 
 from aiohttp import web
 
-from services.common import outbox
+from services.common import housekeeping, metrics, openapi, outbox
 from services.common.handling import Dispatcher, MessageRefused, refusals, wrap
 from services.common.health import RUNTIME, health_response
 from services.common.http import json_ok, new_app
+from services.common.openapi import Op
 from services.common.runtime import Runtime
+from services.desk import metrics as desk_metrics
 from services.desk import registry
 from services.desk import web as desk_web
 from services.desk.attachments import api as attachments_api
@@ -25,6 +27,7 @@ from services.desk.bulk import inbound as bulk_inbound
 from services.desk.bulk.usecases import refuse_transfer_with_items
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
+from services.desk.domain.lifecycle import ANSWERED, TERMINAL
 from services.desk.domain.ratelimit import Buckets, Failures
 from services.desk.joint import api as joint_api
 from services.desk.joint import inbound as joint_inbound
@@ -65,6 +68,19 @@ def evidence_check(name_header: str | None, data: bytes) -> tuple[str, str]:
     return name, accepted_type(name, data)
 
 
+_NEVER_AGAIN = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL | ANSWERED))
+PRUNE = (
+    *housekeeping.COMMON,
+    # an event parked after its request already moved past it can never be applied
+    housekeeping.Prune("parked_event", "$1::timestamptz IS NOT NULL AND seq <= (SELECT r.last_seq"
+                       " FROM request r WHERE r.id = parked_event.request_id)"),
+    # the firings of requests that can never run again
+    housekeeping.Prune("deadline_rule_fired", "fired_at < $1 AND request_id IN (SELECT r.id"
+                       f" FROM request r WHERE r.state IN ({_NEVER_AGAIN}))"),
+)
+"""What the desk's housekeeping prunes after the retention window."""
+
+
 def _refused(exc: Refused) -> MessageRefused:
     return MessageRefused(exc.code, exc.message)
 
@@ -77,9 +93,10 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
     async def resources(app: web.Application) -> AsyncIterator[None]:
         runtime = Runtime("desk", settings.dsn, settings.broker_url, settings.region,
                           settings.province_codes, settings.consumer_concurrency,
-                          settings.db_pool_size, clock)
+                          settings.db_pool_size, clock, metrics=app[metrics.METRICS])
         await runtime.open()
         app[RUNTIME] = runtime
+        app[metrics.POOL] = runtime.pool
         desk = app[desk_web.DESK] = Desk(
             runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
             before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
@@ -103,11 +120,15 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
             if every:
                 alive = partial(runtime.supervisor.mark_healthy, name)
                 runtime.supervisor.start(name, partial(job.run, every, alive))
+        runtime.supervisor.start("housekeeping", lambda: housekeeping.run(
+            runtime.pool, PRUNE, clock, 3600,
+            lambda: runtime.supervisor.mark_healthy("housekeeping")))
         yield
         await runtime.close()
 
     app.cleanup_ctx.append(resources)
     app.middlewares.append(gate.middleware)
+    app[metrics.METRICS].collectors.append(desk_metrics.collect)
     app.middlewares.append(desk_web.refusal_middleware)
     requests_api.add_routes(app)
     attachments_api.add_routes(app)
@@ -116,7 +137,16 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
     requests_api.add_action_routes(app)  # last: its {action} would match the others' paths
     app.router.add_get("/v1/me", me)
     app.router.add_get("/healthz", health)
+    openapi.serve(app, openapi.document("xiecha desk", "1", OPS))
     return app
+
+
+OPS = [
+    *requests_api.OPS, *attachments_api.OPS, *bulk_api.OPS, *joint_api.OPS,
+    Op("GET", "/v1/me", "Who the token belongs to"),
+    Op("GET", "/healthz", "Every part's health (503 names the unhealthy)",
+       {200: "healthy"}, auth=False),
+]
 
 
 async def me(request: web.Request) -> web.Response:

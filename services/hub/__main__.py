@@ -1,4 +1,5 @@
-"""Command line of the hub: ``python -m services.hub serve|load-registry|simulate-history``."""
+"""Command line of the hub: ``python -m services.hub serve|load-registry|simulate-history|
+dead-letters``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import typer
 
-from services.common import db
+from protocol import routing
+from services.common import db, dead_letters_cli, topology
 from services.common.logs import configure_logging
 from services.common.serve import run
 from services.hub.app import create_app
@@ -21,6 +23,14 @@ from services.hub.registry_loader import load_registry
 from services.hub.settings import HubSettings
 
 cli = typer.Typer(add_completion=False, help=__doc__)
+
+
+def _dead_letter_queues() -> tuple[str, list[str]]:
+    queues = [routing.dead_letter_queue(q.name) for q in topology.queues_for("hub")]
+    return HubSettings().amqp_url, queues
+
+
+cli.add_typer(dead_letters_cli.group(_dead_letter_queues), name="dead-letters")
 
 
 @cli.command()

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from aiohttp import web
+from pydantic import BaseModel, Field
 
 from protocol.errors import ErrorCode
-from protocol.v1.types import EARLIEST, LATEST
+from protocol.v1.types import EARLIEST, LATEST, BureauCode, ProvinceCode, SaneDate
 from services.common.health import health_response
 from services.common.http import ApiError, json_ok
+from services.common.openapi import ANY_BYTES, Op
 from services.hub import exports, feed, joint_stats, store
 
 POOL = web.AppKey("pool", asyncpg.Pool)
@@ -138,3 +140,40 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/registry", registry)
     app.router.add_get("/v1/registry/{code}", bureau)
     app.router.add_get("/healthz", health)
+
+
+class StatsQuery(BaseModel):
+    """The query of ``/v1/stats`` (read by ``_date`` and ``_scopes`` above)."""
+
+    from_: SaneDate | None = Field(None, alias="from")
+    to: SaneDate | None = None
+    bureau: BureauCode | None = None
+    province: ProvinceCode | None = None
+
+
+class SliceQuery(BaseModel):
+    """The query of ``/v1/stats/slices`` (read by ``slice_of`` above)."""
+
+    by: str = Field("province", description=f"one of {', '.join(feed.DIMENSIONS)}")
+    role: Literal["recipient", "requester"] = "recipient"
+    from_: SaneDate | None = Field(None, alias="from")
+    to: SaneDate | None = None
+
+
+class RegistryQuery(BaseModel):
+    status: str | None = None
+    province: ProvinceCode | None = None
+
+
+OPS: list[Op] = [
+    Op("GET", "/v1/stats", "Figures all time and per period, by bureau or province",
+       query=StatsQuery, auth=False),
+    Op("GET", "/v1/stats/slices", "Figures by province, prefecture or bureau, month by month",
+       query=SliceQuery, auth=False),
+    Op("GET", "/v1/stats/slices.{fmt}", "The same slice as a CSV or XLSX file (fmt: csv, xlsx)",
+       query=SliceQuery, answer=ANY_BYTES, answer_type="application/octet-stream", auth=False),
+    Op("GET", "/v1/registry", "The partner registry", query=RegistryQuery, auth=False),
+    Op("GET", "/v1/registry/{code}", "One bureau", auth=False),
+    Op("GET", "/healthz", "Every part's health (503 names the unhealthy)", auth=False),
+]
+"""The hub's OpenAPI description."""

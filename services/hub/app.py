@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from services.common import db
+from services.common import db, housekeeping, metrics, openapi
 from services.common.health import RUNTIME
 from services.common.http import new_app
 from services.common.runtime import Runtime
@@ -23,6 +23,11 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+PRUNE = (*housekeeping.COMMON, housekeeping.Prune("counted_event", "counted_at < $1"))
+"""What the hub's housekeeping prunes after the retention window: counted events (their
+counts stay in the daily counters) and processed message ids."""
+
+
 def create_app(dsn: str, amqp_url: str, clock: Clock = utc_now, *,
                concurrency: int = 32, pool_size: int = 10,
                page_config: PageConfig | None = None) -> web.Application:
@@ -30,18 +35,24 @@ def create_app(dsn: str, amqp_url: str, clock: Clock = utc_now, *,
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         runtime = Runtime("hub", dsn, amqp_url, concurrency=concurrency, pool_size=pool_size,
-                          clock=clock)
+                          clock=clock, metrics=app[metrics.METRICS])
         await runtime.open()
         app[RUNTIME] = runtime
+        app[metrics.POOL] = runtime.pool
         app[api.POOL] = runtime.pool
         await runtime.start(HubInbound(clock))
         async with runtime.pool.acquire() as conn, conn.transaction():
             if await conn.fetchval("SELECT count(*) FROM registry_state"):
                 await publish_registry(conn, "registry-startup")
+        runtime.supervisor.start("housekeeping", lambda: housekeeping.run(
+            runtime.pool, PRUNE, clock, 3600,
+            lambda: runtime.supervisor.mark_healthy("housekeeping")))
         yield
         await runtime.close()
 
     app.cleanup_ctx.append(resources)
+    api.add_routes(app)
+    openapi.serve(app, openapi.document("xiecha hub", "1", api.OPS))
     add_web(app, page_config or PageConfig(desks={}))
     return app
 

@@ -1,14 +1,17 @@
 """The consumer wrapper against the real broker: a failing message waits out its back-off
 without holding a concurrency slot, and is still there afterwards (never lost); a redelivery
 is recognised by its message id; a message that never succeeds is dead-lettered by the
-queue's delivery limit."""
+queue's delivery limit (a backstop: consumers retry in time, through the broker's delay
+tiers, and dead-letter when the retry window is over); a newer protocol version is kept."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aio_pika
 import asyncpg
@@ -21,6 +24,7 @@ from protocol.v1 import AnyMessage, RegistryRequested
 from services.common import topology
 from services.common.consumer import Consumer, Outcome
 from services.common.handling import Handler
+from services.common.retry import RetryPolicy
 from tests.support import Scratch, eventually, unique, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -61,7 +65,7 @@ async def test_a_message_backing_off_frees_its_slot_and_is_kept(
 
     # Given one slot, and a back-off far longer than the test
     consumer = Consumer(pool, channel, queue, handler, concurrency=1,
-                        observers=[lambda _q, outcome, _t: outcomes.append(outcome)],
+                        observers=[lambda _q, _type, outcome, _t: outcomes.append(outcome)],
                         backoff=lambda _count: 3600.0)
     await consumer.start()
     exchange = channel.default_exchange
@@ -97,8 +101,9 @@ async def consuming(s: Scratch, pool: asyncpg.Pool, handler: Handler, outcomes: 
     await topology.declare_queue(channel, spec)
     queue = await channel.get_queue(spec.name)
     consumer = Consumer(pool, channel, queue, handler, concurrency=1,
-                        observers=[lambda _q, outcome, _t: outcomes.append(outcome)],
-                        backoff=lambda _count: 0.0)
+                        observers=[lambda _q, _type, outcome, _t: outcomes.append(outcome)],
+                        backoff=lambda _count: 0.0,
+                        retry=RetryPolicy(in_place=1_000))  # never the delay tiers
     await consumer.start()
     return connection, consumer, spec.name
 
@@ -148,5 +153,96 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_by_the_delivery_lim
     assert json.loads(letter.body)["correlation_id"] == "doomed"
     limit = declared.QUEUE_ARGUMENTS["x-delivery-limit"]
     assert outcomes.count(Outcome.FAILED) == limit + 1 and set(outcomes) == {Outcome.FAILED}
+    await consumer.stop()
+    await connection.close()
+
+
+async def consuming_with_tiers(
+    s: Scratch, pool: asyncpg.Pool, handler: Handler, retry: RetryPolicy
+) -> tuple[aio_pika.abc.AbstractConnection, aio_pika.abc.AbstractChannel, str, Consumer]:
+    """A consumer of the hub's events queue on a fresh channel, delay tiers declared."""
+    connection = await aio_pika.connect(s.amqp_url)
+    channel = await connection.channel(publisher_confirms=True)
+    await topology.declare_exchanges(channel)
+    await topology.declare_delay_queues(channel)
+    [spec] = [q for q in topology.queues_for("hub") if q.name.endswith(".events")]
+    queue = await topology.declare_queue(channel, spec)
+    await queue.purge()
+    consumer = Consumer(pool, channel, queue, handler, backoff=lambda _count: 0.0, retry=retry)
+    await consumer.start()
+    return connection, channel, spec.name, consumer
+
+
+async def dead_letter(channel: aio_pika.abc.AbstractChannel, queue: str) -> dict[str, Any]:
+    dlq = await channel.get_queue(routing.dead_letter_queue(queue))
+
+    async def got() -> aio_pika.abc.AbstractIncomingMessage | None:
+        return await dlq.get(no_ack=True, fail=False)
+
+    message = await eventually(got, what="a dead letter")
+    return dict(message.headers or {})
+
+
+async def test_an_infrastructure_failure_is_retried_through_the_delay_tiers(
+    scratch: tuple[Scratch, asyncpg.Pool]
+) -> None:
+    s, pool = scratch
+    calls: list[int] = []
+    seen: list[dict[str, Any]] = []
+
+    async def handler(conn: asyncpg.Connection, message: AnyMessage) -> None:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise ConnectionError("the database went away")
+        seen.append({"ok": True})
+
+    # Given a handler that fails twice: once retried in place, then through a delay tier
+    connection, channel, name, consumer = await consuming_with_tiers(s, pool, handler,
+                                                          RetryPolicy(in_place=1))
+    await channel.default_exchange.publish(
+        aio_pika.Message(probe("retried").model_dump_json().encode()), name)
+    # Then it is handled once it came back from the 1 s tier, and nothing is dead-lettered
+    await eventually(lambda: asyncio.sleep(0, bool(seen)), within=20, what="handled at last")
+    assert len(calls) == 3
+    dlq = await channel.get_queue(routing.dead_letter_queue(name))
+    assert await dlq.get(no_ack=True, fail=False) is None
+    await consumer.stop()
+    await connection.close()
+
+
+async def test_after_the_retry_window_a_message_is_dead_lettered_with_the_reason(
+    scratch: tuple[Scratch, asyncpg.Pool]
+) -> None:
+    s, pool = scratch
+
+    async def handler(conn: asyncpg.Connection, message: AnyMessage) -> None:
+        raise ConnectionError("the database went away")
+
+    connection, channel, name, consumer = await consuming_with_tiers(
+        s, pool, handler, RetryPolicy(in_place=0, give_up_after=dt.timedelta(0)))
+    await channel.default_exchange.publish(
+        aio_pika.Message(probe("given-up").model_dump_json().encode()), name)
+    headers = await dead_letter(channel, name)
+    assert headers["x-xiecha-error-code"] == "retries_exhausted"
+    await consumer.stop()
+    await connection.close()
+
+
+async def test_a_newer_protocol_version_is_kept_not_dropped(
+    scratch: tuple[Scratch, asyncpg.Pool]
+) -> None:
+    s, pool = scratch
+    handled: list[AnyMessage] = []
+
+    async def handler(conn: asyncpg.Connection, message: AnyMessage) -> None:
+        handled.append(message)
+
+    connection, channel, name, consumer = await consuming_with_tiers(
+        s, pool, handler, RetryPolicy())
+    newer = json.loads(probe("from-the-future").model_dump_json()) | {"schema_version": 2}
+    await channel.default_exchange.publish(aio_pika.Message(json.dumps(newer).encode()), name)
+    headers = await dead_letter(channel, name)
+    assert headers["x-xiecha-error-code"] == "newer_protocol_version"
+    assert not handled
     await consumer.stop()
     await connection.close()

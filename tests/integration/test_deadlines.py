@@ -46,7 +46,9 @@ async def test_reminders_and_escalation_fire_once(clocked_system: System, clock:
     # Thursday 5 Nov: two working days left -> one reminder, however often we look
     clock.now = START + dt.timedelta(days=3)
     assert await watch.tick() == 1
+    attempts = watch.attempts
     assert await watch.tick() == 0
+    assert watch.attempts == attempts  # a rule that fired is not touched again
     assert await DeadlineWatch(watch.pool, clock, ["33"], zj.settings.hosts, 2, 3).tick() == 0
     seen = await away(lambda r: r["reminders"] == 1)
     assert seen["timeline"][-1]["type"] == "reminded"

@@ -72,7 +72,7 @@ async def test_a_failing_handler_leaks_no_personal_data(
             raise RuntimeError(f"could not store {items!r} ({contact}): {exc.detail}") from exc
 
     consumer = Consumer(pool, channel, queue, handler, concurrency=1,
-                        observers=[lambda _q, outcome, _t: outcomes.append(outcome)],
+                        observers=[lambda _q, _type, outcome, _t: outcomes.append(outcome)],
                         backoff=lambda _count: 3600.0)
     await consumer.start()
     await channel.default_exchange.publish(

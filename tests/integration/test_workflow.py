@@ -161,6 +161,21 @@ async def test_transfer_to_a_more_competent_bureau(clocked_system: System) -> No
     status, _ = await clocked_system.call("POST", gd.url(f"/v1/requests/{case.id}/accept"), c)
     assert status == 200
 
+    # Statistics: 'transferred' is the transferring bureau's figure (it was credited to the
+    # new recipient); 'delivered' counts each hand-over, so at both recipients
+    async def figures(bureau: str) -> Any:
+        _, stats = await clocked_system.call(
+            "GET", clocked_system.hub_url(f"/v1/stats?bureau={bureau}"))
+        return stats["as_recipient"]["all_time"]
+
+    async def counted() -> Any:
+        tianhe = await figures(TIANHE)
+        return tianhe if tianhe["accepted"] == 1 else None
+
+    tianhe = await eventually(counted, what="the hub's counts")
+    assert (tianhe["delivered"], tianhe["transferred"]) == (1, 0)
+    assert (await figures(WUHOU))["transferred"] >= 1
+
 
 async def test_partial_then_final_reply_then_close_with_rating(clocked_system: System) -> None:
     case = await new_case(clocked_system)

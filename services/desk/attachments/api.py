@@ -23,6 +23,7 @@ from aiohttp import web
 from protocol.errors import ErrorCode
 from protocol.v1.files import MAX_FILE_BYTES
 from services.common.http import CORRELATION_HEADER, correlation_id, json_ok
+from services.common.openapi import ANY_BYTES, Op
 from services.desk.attachments import limits
 from services.desk.attachments.usecases import Files, Upload
 from services.desk.domain.errors import Refused
@@ -116,3 +117,14 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/requests/{id}/attachments", upload)
     app.router.add_get("/v1/requests/{id}/attachments", listing)
     app.router.add_get("/v1/requests/{id}/attachments/{aid}", download, allow_head=False)
+
+
+OPS: list[Op] = [
+    Op("POST", "/v1/requests/{id}/attachments", "Add an evidence file (the raw file as body)",
+       {201: "stored"}, ANY_BYTES, body_type="application/octet-stream",
+       headers=("X-Filename", "X-Content-SHA256")),
+    Op("GET", "/v1/requests/{id}/attachments", "The request's files"),
+    Op("GET", "/v1/requests/{id}/attachments/{aid}", "One file, checked against its SHA-256",
+       answer=ANY_BYTES, answer_type="application/octet-stream"),
+]
+"""This feature's part of the desk's OpenAPI description."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Final, TypeVar
+from typing import Final, Literal, TypeVar
 
 from aiohttp import web
+from pydantic import BaseModel, Field
 
 from protocol.errors import ErrorCode
 from services.common.http import ApiError, correlation_id, json_ok
+from services.common.openapi import ANY_BYTES, Op
 from services.desk.bulk import parse, sheets, usecases, views
 from services.desk.domain.lifecycle import Party
 from services.desk.web import DESK, caller, path_id
@@ -128,3 +130,30 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/requests/{id}/items", list_items)
     app.router.add_post("/v1/requests/{id}/items/answers", answer_items)
     app.router.add_get("/v1/requests/{id}/items/sheet", download_sheet)
+
+
+class ItemsQuery(BaseModel):
+    """Query of the item list (parsed by ``_status`` and ``_int`` above)."""
+
+    status: Literal["pending", "answered"] | None = None
+    limit: int = Field(100, ge=1, le=1000)
+    cursor: int = Field(0, ge=0, le=10_000)
+
+
+class SheetQuery(BaseModel):
+    format: Literal["xlsx", "csv"] = "xlsx"
+    status: Literal["pending", "answered"] | None = None
+
+
+JSON_LIST = {"type": "array", "items": {"type": "object"}}
+OPS: list[Op] = [
+    Op("POST", "/v1/requests/{id}/items", "Bulk check: add items (CSV, XLSX or a JSON list)",
+       body=JSON_LIST),
+    Op("GET", "/v1/requests/{id}/items", "Items in number order with status and answer",
+       query=ItemsQuery),
+    Op("POST", "/v1/requests/{id}/items/answers", "Recipient: answer items (a JSON list)",
+       body=JSON_LIST),
+    Op("GET", "/v1/requests/{id}/items/sheet", "The items as a sheet to fill in",
+       query=SheetQuery, answer=ANY_BYTES, answer_type="application/octet-stream"),
+]
+"""This feature's part of the desk's OpenAPI description."""

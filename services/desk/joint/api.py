@@ -23,6 +23,7 @@ from protocol.v1.content import Frozen, Handling
 from protocol.v1.files import MAX_FILE_BYTES
 from protocol.v1.types import LongText
 from services.common.http import ApiError, correlation_id, json_ok, read_model
+from services.common.openapi import ANY_BYTES, Op
 from services.desk.joint import files, tasks, usecases, views
 from services.desk.web import DESK, caller, created, idempotency_key, path_id
 
@@ -161,3 +162,23 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/joint/{id}/evidence", share_evidence)
     app.router.add_get("/v1/joint/{id}/evidence/{fid}", download)
     app.router.add_post("/v1/joint/{id}/{action}", act)
+
+
+OPS: list[Op] = [
+    Op("POST", "/v1/joint", "Open a joint case", {201: "opened", 200: "replayed"},
+       usecases.OpenCase, headers=("Idempotency-Key",)),
+    Op("GET", "/v1/joint", "The caller's joint cases"),
+    Op("GET", "/v1/joint/{id}", "A joint case: members, timeline, evidence, actions"),
+    Op("POST", "/v1/joint/{id}/tasks", "Lead: a request to an accepted member",
+       {201: "assigned"}, tasks.AssignTask),
+    Op("POST", "/v1/joint/{id}/evidence", "Share an evidence file (the raw file as body)",
+       {201: "shared"}, ANY_BYTES, body_type="application/octet-stream",
+       headers=("X-Filename",)),
+    Op("GET", "/v1/joint/{id}/evidence/{fid}", "One shared file, verified",
+       answer=ANY_BYTES, answer_type="application/octet-stream"),
+    *(Op("POST", f"/v1/joint/{{id}}/{name}", f"Joint case step: {name}",
+         {200: "decided here", 202: "sent to the lead's desk"}, model,
+         route="/v1/joint/{id}/{action}")
+      for name, (model, _) in ACTIONS.items()),
+]
+"""This feature's part of the desk's OpenAPI description."""

@@ -14,8 +14,10 @@ from protocol.v1 import events
 from protocol.v1.content import Frozen, ReplyContent, RequestContent
 from protocol.v1.types import BureauCode, ShortText
 from services.common.http import ApiError, correlation_id, json_ok, read_model
+from services.common.openapi import Op
 from services.desk.domain.lifecycle import Transition
 from services.desk.requests import broadcast, query, usecases, views
+from services.desk.requests.query import ListQuery
 from services.desk.web import DESK, caller, created, idempotency_key, path_id
 
 
@@ -142,3 +144,24 @@ def add_action_routes(app: web.Application) -> None:
     """``POST /v1/requests/{id}/{action}`` matches any action name, so the app adds it
     after every feature's own ``/v1/requests/{id}/...`` routes (aiohttp: first match)."""
     app.router.add_post("/v1/requests/{id}/{action}", act)
+
+
+KEY = ("Idempotency-Key",)
+OPS: list[Op] = [
+    Op("POST", "/v1/requests", "Create a request (recipient given, or found from the credit code)",
+       {201: "created", 200: "replayed for the same Idempotency-Key"}, CreateRequest,
+       headers=KEY),
+    Op("GET", "/v1/requests", "Search the caller's inbox or outbox, newest first",
+       query=ListQuery),
+    Op("GET", "/v1/requests/{id}", "A request with its reply and timeline (audited)"),
+    Op("GET", "/v1/escalations", "Coordinators: escalated requests of their province"),
+    Op("POST", "/v1/groups", "Broadcast one request to many partners",
+       {201: "created", 200: "replayed for the same Idempotency-Key"}, broadcast.CreateGroup,
+       headers=KEY),
+    Op("GET", "/v1/groups/{id}", "A broadcast's summary and children"),
+    *(Op("POST", f"/v1/requests/{{id}}/{name}", f"Workflow step: {transition.value}",
+         {200: "decided here", 202: "sent to the deciding desk"}, model,
+         route="/v1/requests/{id}/{action}")
+      for name, (transition, model, _) in ACTIONS.items()),
+]
+"""This feature's part of the desk's OpenAPI description."""

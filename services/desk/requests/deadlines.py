@@ -50,6 +50,8 @@ class DeadlineWatch:
     ) -> None:
         self.pool, self.clock, self.provinces, self.hosts = pool, clock, list(provinces), hosts
         self.before_days, self.escalate_days = before_days, escalate_days
+        self.attempts = 0
+        """Transactions opened to fire a rule (a rule already fired costs none)."""
 
     async def tick(self) -> int:
         """Fire every rule that is due and not yet fired; returns how many fired."""
@@ -57,13 +59,18 @@ class DeadlineWatch:
         horizon = calendar.add_working_days(today, self.before_days)
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT id, due_date FROM request WHERE state = ANY($1)"
-                " AND left(requester, 2) = ANY($2) AND due_date <= $3",
+                "SELECT r.id, r.due_date, coalesce(array_agg(f.rule) FILTER"
+                " (WHERE f.rule IS NOT NULL), '{}') AS fired FROM request r"
+                " LEFT JOIN deadline_rule_fired f ON f.request_id = r.id"
+                " WHERE r.state = ANY($1) AND left(r.requester, 2) = ANY($2) AND r.due_date <= $3"
+                " GROUP BY r.id, r.due_date",
                 list(RUNNING), self.provinces, horizon,
             )
         fired = 0
         for row in rows:
-            for rule in rules_due(row["due_date"], today, self.before_days, self.escalate_days):
+            due = rules_due(row["due_date"], today, self.before_days, self.escalate_days)
+            for rule in (r for r in due if r not in row["fired"]):  # fired ones: untouched
+                self.attempts += 1
                 fired += await self._fire(row["id"], rule)
         return fired
 

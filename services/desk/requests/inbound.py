@@ -170,6 +170,15 @@ class RequestInbound:
                           change=events.Undeliverable(reason=msg.body.reason))
             await apply.originate(conn, req, bounce)
             return
+        if msg.body.original_type == "request.submitted" and req.state is State.TRANSFERRED:
+            # a hand-over no desk took: the transferring desk, which decided the transfer,
+            # decides the request undeliverable and tells the requester (numbered change)
+            by = req.transferred_from[-1] if req.transferred_from else req.recipient
+            bounce = Step(Transition.BOUNCE, by, "xiecha", self.clock(),
+                          change=events.Undeliverable(reason=msg.body.reason),
+                          seq=req.last_seq + 1)
+            await apply.originate(conn, req, bounce)
+            return
         # Any other message (a command, a file, ...) that came back: say so on the timeline.
         await requests.add_event(conn, event_id=msg.message_id, request_id=req.id, seq=None,
                                  type="message_undeliverable", bureau=req.requester,

@@ -48,7 +48,8 @@ def recorded(req: Request, step: Step, after: Request) -> RequestEventRecorded:
     a numbered change from the deciding desk's recipient, others from their own bureau."""
     body: dict[str, Any] = {
         "event_id": step.event_id, "request_id": req.id, "event_type": step.event_type,
-        "requester": req.requester, "recipient": after.recipient,
+        # the recipient when the step was taken: a transfer is the transferring bureau's
+        "requester": req.requester, "recipient": req.recipient,
         "occurred_at": step.at, "kind": req.content.get("kind"),
     }
     if step.event_type == "replied":
