@@ -37,6 +37,8 @@ class ErrorCode(StrEnum):
     UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
     UNROUTABLE = "unroutable"
     HANDLER_REFUSED = "handler_refused"
+    SENDER_NOT_SERVED = "sender_not_served"
+    STALE_REGISTRY = "stale_registry"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     # infrastructure
     SERVICE_UNAVAILABLE = "service_unavailable"

@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import aio_pika
 import asyncpg
 
 from protocol import routing
@@ -85,12 +84,10 @@ async def sql(system: System, region: str, query: str, *args: Any) -> list[async
         await conn.close()
 
 
-async def publish(ch: aio_pika.abc.AbstractChannel, msg: Message) -> None:
+async def publish(system: System, msg: Message) -> None:
+    """As the desk that serves ``msg``'s sender, with its user-id."""
     exchange, key = routing.route(msg.sender, msg.recipient, msg.type)
-    ex = await ch.get_exchange(exchange, ensure=False)
-    await ex.publish(aio_pika.Message(msg.model_dump_json().encode(),
-                                      message_id=str(msg.message_id),
-                                      delivery_mode=aio_pika.DeliveryMode.PERSISTENT), key)
+    await system.send(exchange, key, msg.model_dump_json().encode(), str(msg.message_id))
 
 
 async def processed(system: System, region: str, *msgs: Message) -> bool:

@@ -1,8 +1,9 @@
-"""Command line of the hub: ``python -m services.hub serve|load-registry``."""
+"""Command line of the hub: ``python -m services.hub serve|load-registry|simulate-history``."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import typer
 
@@ -10,6 +11,9 @@ from services.common import db
 from services.common.logs import configure_logging
 from services.common.serve import run
 from services.hub.app import create_app
+from services.hub.history import Plan
+from services.hub.history_loader import Loaded, load_history
+from services.hub.map_data import PageConfig, parse_desks
 from services.hub.registry_loader import load_registry
 from services.hub.settings import HubSettings
 
@@ -21,8 +25,9 @@ def serve() -> None:
     """Run the hub's HTTP API and bus consumers until Ctrl-C."""
     s = HubSettings()
     configure_logging("hub", s.log_level)
-    app = create_app(s.database_url, s.amqp_url, concurrency=s.consumer_concurrency,
-                     pool_size=s.db_pool_size)
+    pages = PageConfig(parse_desks(s.desks), s.map_approval_number)
+    app = create_app(s.database_url, s.broker_url, concurrency=s.consumer_concurrency,
+                     pool_size=s.db_pool_size, page_config=pages)
     run(app, s.http_host, s.http_port)
 
 
@@ -42,6 +47,40 @@ def load_registry_cmd() -> None:
         return version
 
     typer.echo(f"registry version {asyncio.run(go())}")
+
+
+@cli.command("simulate-history")
+def simulate_history(
+    checks: int = typer.Option(1_210_000, min=1, help="completed checks to reach"),
+    years: int = typer.Option(5, min=1, max=20, help="years of history up to yesterday"),
+    seed: int = typer.Option(2026),
+) -> None:
+    """Fill a fresh hub with a multi-year history through the live counting code."""
+    s = HubSettings()
+    configure_logging("hub", s.log_level)
+    end = dt.date.today() - dt.timedelta(days=1)
+    plan = Plan(checks, end.replace(year=end.year - years), end, seed)
+
+    async def go() -> Loaded:
+        await db.ensure_database(s.database_url)
+        await db.migrate(s.database_url, "hub")
+        pool = await db.open_pool(s.database_url, min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                if not await conn.fetchval("SELECT count(*) FROM registry_state"):
+                    await load_registry(conn, s.agreements_csv)
+                with typer.progressbar(length=checks, label="checks") as bar:
+                    return await load_history(conn, plan, bar.update)
+        finally:
+            await pool.close()
+
+    try:
+        done = asyncio.run(go())
+    except ValueError as exc:
+        typer.echo(f"simulate-history: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{checks} completed checks in {done.requests} requests ({done.events} events,"
+               f" {done.counter_rows} counter rows) loaded in {done.seconds:.1f} s")
 
 
 if __name__ == "__main__":

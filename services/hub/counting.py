@@ -13,8 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Mapping
-
-from protocol.v1.messages import EventRecordedBody
+from typing import Protocol
 
 CHINA = zoneinfo.ZoneInfo("Asia/Shanghai")
 TAT_CAP = 60
@@ -24,11 +23,32 @@ Increment = tuple[str, str, int]
 """(scope, metric, amount)"""
 
 
+class Countable(Protocol):
+    """What counting reads of an event: a live ``EventRecordedBody`` or a simulated one."""
+
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def requester(self) -> str: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def occurred_at(self) -> dt.datetime: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def on_time(self) -> bool | None: ...
+    @property
+    def turnaround_days(self) -> int | None: ...
+
+
 def china_day(at: dt.datetime) -> dt.date:
     return at.astimezone(CHINA).date()
 
 
-def scopes(body: EventRecordedBody) -> list[str]:
+def scopes(body: Countable) -> list[str]:
     """The scopes an event counts in; 'all' first (the lock order of live counting)."""
     req, rcp = body.requester, body.recipient
     out = ["all", f"req:{req}", f"rcp:{rcp}", f"reqp:{req[:2]}", f"rcpp:{rcp[:2]}",
@@ -38,7 +58,7 @@ def scopes(body: EventRecordedBody) -> list[str]:
     return out
 
 
-def metrics(body: EventRecordedBody) -> list[tuple[str, int]]:
+def metrics(body: Countable) -> list[tuple[str, int]]:
     """What one event adds: its own count, and for replies on-time, turnaround, histogram."""
     # an 'item_answered' event stands for ``count`` answered items of a bulk request
     n = body.count if body.event_type == "item_answered" else 1
@@ -51,8 +71,9 @@ def metrics(body: EventRecordedBody) -> list[tuple[str, int]]:
     return out
 
 
-def increments(body: EventRecordedBody) -> list[Increment]:
-    return [(s, m, n) for s in scopes(body) for m, n in metrics(body)]
+def increments(body: Countable) -> list[Increment]:
+    adds = metrics(body)
+    return [(s, m, n) for s in scopes(body) for m, n in adds]
 
 
 def percentile(histogram: Mapping[int, int], fraction: float) -> int | None:

@@ -1,15 +1,19 @@
 -- Counters by month and all time beside the daily ones, maintained with them, so the
--- all-time summary and month slices read a few rows instead of summing days.
+-- all-time summary and month slices read a few rows instead of summing days. Scopes
+-- compare bytewise (C collation): prefix ranges like 'rcpp:' .. 'rcpp:~' are exact and
+-- keys sort fast.
+ALTER TABLE stat_day ALTER COLUMN scope TYPE text COLLATE "C",
+                     ALTER COLUMN metric TYPE text COLLATE "C";
 CREATE TABLE stat_month (
-    scope  text   NOT NULL,
-    metric text   NOT NULL,
+    scope  text COLLATE "C" NOT NULL,
+    metric text COLLATE "C" NOT NULL,
     month  date   NOT NULL,
     n      bigint NOT NULL,
-    PRIMARY KEY (scope, month, metric)
+    PRIMARY KEY (scope, metric, month)
 );
 CREATE TABLE stat_total (
-    scope  text   NOT NULL,
-    metric text   NOT NULL,
+    scope  text COLLATE "C" NOT NULL,
+    metric text COLLATE "C" NOT NULL,
     n      bigint NOT NULL,
     PRIMARY KEY (scope, metric)
 );

@@ -107,6 +107,22 @@ async def create(
         return req, False
 
 
+async def submit_for(
+    desk: Desk, conn: asyncpg.Connection, who: Investigator, recipient: str,
+    content: RequestContent, cid: str,
+) -> Request:
+    """A new request to ``recipient`` in the caller's transaction (a joint case's task)."""
+    now = desk.clock()
+    jurisdiction.require_partner(await desk.registry.current(conn), recipient)
+    if recipient == who.bureau:
+        raise Refused(ErrorCode.SAME_BUREAU, "a bureau cannot send a request to itself")
+    req = await submit(conn, new_request(who, recipient, content, deadline(desk, content, now),
+                                         cid, now))
+    assert req is not None  # no idempotency key, so no clash
+    await audit.record(conn, who, "create", req.id, cid)
+    return req
+
+
 async def act(
     desk: Desk, who: Investigator, request_id: uuid.UUID, transition: Transition,
     change: events.Change | None, cid: str,

@@ -1,0 +1,108 @@
+"""A realistic multi-year history of requests, as the events the desks would have sent.
+
+Pure and seeded: the same arguments give the same history. Every kind; most requests
+answered (some late), some rejected, transferred, withdrawn or still open; a share of
+merchant and complainant checks are bulk requests whose answered items each count as a
+completed check, as they do live. It stops when exactly ``checks`` checks are completed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from protocol.v1.content import RequestKind
+from protocol.v1.registry import BureauRecord
+
+KINDS = tuple(RequestKind)
+KIND_CUM = (45, 70, 82, 92, 100)
+BULK_KINDS = {RequestKind.MERCHANT_REGISTRATION, RequestKind.COMPLAINANT_IDENTITY}
+DUE_DAYS = 14
+"""Calendar days to the default due date (10 working days, roughly)."""
+LEVEL_WEIGHT = {1: 2.0, 2: 3.0, 3: 1.0}
+MERCHANT_PROVINCES = {"33": 8.0, "44": 7.0, "32": 3.0, "31": 3.0, "35": 2.5, "11": 2.0,
+                      "37": 2.0, "51": 1.5}
+NOON = dt.time(4, 0, tzinfo=dt.UTC)  # 12:00 in China: an event's China day is its date
+
+
+@dataclass(slots=True)
+class SimEvent:
+    """A simulated ``event.recorded`` body: the fields counting reads (no ids: history
+    events are never redelivered)."""
+
+    event_type: str
+    requester: str
+    recipient: str
+    occurred_at: dt.datetime
+    kind: str | None
+    count: int = 1
+    on_time: bool | None = None
+    turnaround_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    checks: int
+    start: dt.date
+    end: dt.date
+    seed: int = 2026
+
+
+def history(
+    plan: Plan, partners: Sequence[BureauRecord]
+) -> Iterator[tuple[list[SimEvent], int]]:
+    """One request after another (its events, checks it completed) until ``plan.checks``."""
+    rng = random.Random(plan.seed)
+    codes = [b.code for b in partners]
+    cum = list(itertools.accumulate(LEVEL_WEIGHT[b.level] for b in partners))
+    # merchants are checked where they are registered: e-commerce provinces receive more
+    cum_to = list(itertools.accumulate(
+        LEVEL_WEIGHT[b.level] * MERCHANT_PROVINCES.get(b.province, 1.0) for b in partners))
+    span = (plan.end - plan.start).days - 40  # room for the last answers
+    done = 0
+    while done < plan.checks:
+        requester = rng.choices(codes, cum_weights=cum)[0]
+        recipient = rng.choices(codes, cum_weights=cum_to)[0]
+        if requester == recipient:
+            continue
+        # traffic grows over the years: later days are likelier
+        day = plan.start + dt.timedelta(days=int(span * rng.random() ** 0.7))
+        events, completed = _request(rng, requester, recipient, day, plan.checks - done)
+        done += completed
+        yield events, completed
+
+
+def _request(rng: random.Random, requester: str, recipient: str, day: dt.date,
+             room: int) -> tuple[list[SimEvent], int]:
+    kind = rng.choices(KINDS, cum_weights=KIND_CUM)[0]
+
+    def ev(event_type: str, after: int, count: int = 1, on_time: bool | None = None,
+           turnaround_days: int | None = None) -> SimEvent:
+        at = dt.datetime.combine(day + dt.timedelta(days=after), NOON)
+        return SimEvent(event_type, requester, recipient, at, kind, count, on_time,
+                        turnaround_days)
+
+    out = [ev("created", 0), ev("sent", 0), ev("delivered", 0)]
+    fate = rng.random()
+    if fate < 0.04:
+        return [*out, ev("rejected", rng.randint(0, 3))], 0
+    if fate < 0.07:
+        return [*out, ev("withdrawn", rng.randint(0, 5))], 0
+    if fate < 0.10 and room > 1:
+        return [*out, ev("accepted", rng.randint(0, 2))], 0  # still open
+    out.append(ev("accepted", accepted := rng.randint(0, 3)))
+    if rng.random() < 0.04:
+        out.append(ev("transferred", accepted + 1))
+    completed = 0
+    if kind in BULK_KINDS and rng.random() < 0.3:
+        items = min(rng.randint(5, 60), room - 1) if room > 1 else 0
+        if items:
+            out.append(ev("item_answered", accepted + 2, count=items))
+            completed += items
+    tat = min(35, max(1, accepted + int(rng.expovariate(1 / 6))))
+    out.append(ev("replied", tat, on_time=tat <= DUE_DAYS, turnaround_days=tat))
+    out.append(ev("closed", tat + rng.randint(1, 5)))
+    return out, completed + 1
