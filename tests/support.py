@@ -280,7 +280,10 @@ async def start_system(
     desk_dsn: Callable[[str, str], Awaitable[str]] | None = None, **desk_options: Any,
 ) -> System:
     """Hub and ``desks``; ``desk_dsn(region, dsn)`` may route a desk's database (a proxy);
-    ``desk_options`` are extra DeskSettings of every desk."""
+    ``desk_options`` are extra DeskSettings of every desk. Tests poll with one token every
+    20 ms, faster than any person: unless a test sets them, per-token limits stay out of
+    the way."""
+    desk_options = {"token_rate": 10_000.0, "token_burst": 10_000, **desk_options}
     scratch = Scratch()
     await scratch.open()
     urls = await scratch.provision(desks)

@@ -36,10 +36,13 @@ def correlation_id(request: web.Request) -> str:
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: ErrorCode, message: str, details: list[Any] | None = None
+        self, status: int, code: ErrorCode, message: str, details: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers or {}
+        """Sent with the error, e.g. ``Retry-After`` with a 429."""
 
 
 def error_response(
@@ -64,7 +67,9 @@ async def error_middleware(request: web.Request, handler: HandlerT) -> web.Strea
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        response.headers.update(exc.headers)
+        return response
     except db.UNAVAILABLE as exc:
         log.warning("database unavailable", error=f"{type(exc).__name__}: {exc}")
         response = error_response(503, ErrorCode.SERVICE_UNAVAILABLE,

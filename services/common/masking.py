@@ -29,17 +29,27 @@ KEYED_VALUE = re.compile(
     r"(?P<quote>['\"]?)(?P<value>[^'\",;)}\]\s]+)"
 )
 MASK = "***"
+SAFE_KEYS = frozenset({"timestamp", "level", "correlation_id", "message_id", "service",
+                       "method", "status", "ms", "queue", "delivery_count", "logger"})
+"""Fields the services fill with machine values only: not scanned (every line has them)."""
+_LONG_NUMBER = re.compile(r"\d{7}")
+"""Cheap pre-checks: most log text has neither a long number nor a personal key."""
+_ANY_KEY = re.compile(_KEY_WORDS)
 
 
 def mask_text(text: str) -> str:
     """``text`` with ID numbers, phone numbers and keyed personal values replaced."""
-    text = ID_NUMBER.sub(MASK, text)
-    text = PHONE.sub(MASK, text)
-    return KEYED_VALUE.sub(lambda m: f"{m['key']}{m['quote']}{MASK}", text)
+    if _LONG_NUMBER.search(text):
+        text = PHONE.sub(MASK, ID_NUMBER.sub(MASK, text))
+    if _ANY_KEY.search(text):
+        text = KEYED_VALUE.sub(lambda m: f"{m['key']}{m['quote']}{MASK}", text)
+    return text
 
 
 def mask_value(value: Any, key: str = "") -> Any:
     """A copy of ``value`` (str, dict, list, tuple) with personal data masked, recursively."""
+    if key in SAFE_KEYS:
+        return value
     if key.lower() in PERSONAL_KEYS and isinstance(value, str | int) and value != "":
         return MASK
     if isinstance(value, str):

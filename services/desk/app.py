@@ -21,7 +21,7 @@ from services.desk.attachments import api as attachments_api
 from services.desk.attachments import inbound as attachments_inbound
 from services.desk.attachments.forward import forward_files
 from services.desk.attachments.limits import accepted_type, file_name
-from services.desk.auth import Gate, Tokens
+from services.desk.auth import GATE, Gate, Tokens
 from services.desk.bulk import api as bulk_api
 from services.desk.bulk import inbound as bulk_inbound
 from services.desk.bulk.usecases import refuse_transfer_with_items
@@ -87,8 +87,8 @@ def _refused(exc: Refused) -> MessageRefused:
 
 def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Application:
     app = new_app(settings.max_body_bytes)
-    gate = Gate(Buckets(settings.token_rate, settings.token_burst),
-                Failures(settings.signin_failures, settings.signin_window_seconds))
+    gate = app[GATE] = Gate(Buckets(settings.token_rate, settings.token_burst),
+                            Failures(settings.signin_failures, settings.signin_window_seconds))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         runtime = Runtime("desk", settings.dsn, settings.broker_url, settings.region,

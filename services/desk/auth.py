@@ -21,7 +21,7 @@ import asyncpg
 from aiohttp import web
 
 from protocol.errors import ErrorCode
-from services.common.http import HandlerT, error_response
+from services.common.http import ApiError, HandlerT
 from services.desk.domain.ratelimit import Buckets, Failures, retry_after
 from services.desk.store import investigators
 from services.desk.store.investigators import Investigator
@@ -68,31 +68,35 @@ class Gate:
     @web.middleware
     async def middleware(self, request: web.Request, handler: HandlerT) -> web.StreamResponse:
         unrouted = getattr(request.match_info, "http_exception", None)  # 404, 405
-        if unrouted is not None or not request.path.startswith("/v1/"):
-            return await handler(request)
+        if unrouted is None and request.path.startswith("/v1/"):
+            request[CALLER] = await self.admit(request)
+        return await handler(request)
+
+    async def admit(self, request: web.Request) -> Investigator:
+        """The caller, signed in and within its limits; ApiError 401 or 429 otherwise.
+        Routes outside ``/v1/`` that need a caller get here through ``web.caller``."""
         address = request.remote or ""
         wait = self.failures.wait(address, self.clock())
         if wait:
-            return _too_many("too many failed sign-ins from this address", wait)
+            raise _too_many("too many failed sign-ins from this address", wait)
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            return error_response(401, ErrorCode.UNAUTHENTICATED,
-                                  "send Authorization: Bearer <token>")
+            raise ApiError(401, ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
         assert self.tokens is not None, "Gate.tokens is set when the app starts"
         who = await self.tokens.resolve(token)
         if who is None:
             self.failures.failed(address, self.clock())
-            return error_response(401, ErrorCode.UNAUTHENTICATED,
-                                  "unknown, expired or revoked token")
+            raise ApiError(401, ErrorCode.UNAUTHENTICATED, "unknown, expired or revoked token")
         wait = self.per_token.take(hashlib.sha256(token.encode()).hexdigest(), self.clock())
         if wait:
-            return _too_many("too many calls with this token", wait)
-        request[CALLER] = who
-        return await handler(request)
+            raise _too_many("too many calls with this token", wait)
+        return who
 
 
-def _too_many(message: str, wait: float) -> web.Response:
-    response = error_response(429, ErrorCode.RATE_LIMITED, message)
-    response.headers["Retry-After"] = retry_after(wait)
-    return response
+def _too_many(message: str, wait: float) -> ApiError:
+    return ApiError(429, ErrorCode.RATE_LIMITED, message,
+                    headers={"Retry-After": retry_after(wait)})
+
+
+GATE = web.AppKey("gate", Gate)

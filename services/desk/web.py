@@ -14,7 +14,7 @@ from aiohttp import web
 
 from protocol.errors import ErrorCode
 from services.common.http import ApiError, HandlerT, json_ok
-from services.desk.auth import CALLER, Tokens
+from services.desk.auth import CALLER, GATE, Tokens
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
 from services.desk.store.investigators import Investigator
@@ -54,10 +54,11 @@ async def refusal_middleware(request: web.Request, handler: HandlerT) -> web.Str
 
 
 async def caller(request: web.Request) -> Investigator:
-    """The investigator ``auth.Gate`` signed in for this call."""
+    """The investigator ``auth.Gate`` signed in for this call (in front of every ``/v1/``
+    route; elsewhere, here), within the sign-in and per-token limits."""
     who: Investigator | None = request.get(CALLER)
     if who is None:
-        raise ApiError(401, ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
+        who = request[CALLER] = await request.app[GATE].admit(request)
     return who
 
 

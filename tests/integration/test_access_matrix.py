@@ -4,6 +4,7 @@ credential: zero successes. And every list and summary read leaves an audit entr
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -93,7 +94,22 @@ def calls(w: World) -> list[tuple[str, str, dict[str, Any]]]:
     return out + [("POST", f"{r}/{action}", json_body) for action in ACTIONS]
 
 
+JOINT_ID, JOINT_FILE = str(uuid.uuid4()), str(uuid.uuid4())
+
+
+def joint_calls() -> list[tuple[str, str, dict[str, Any]]]:
+    """The joint-case routes (another feature): tried with expired and revoked tokens only;
+    their parties' rule has its own tests in the joint feature."""
+    j = f"/v1/joint/{JOINT_ID}"
+    return [("POST", "/v1/joint", {"json": {}}), ("GET", "/v1/joint", {}), ("GET", j, {}),
+            ("POST", f"{j}/tasks", {"json": {}}), ("POST", f"{j}/evidence", {"data": b"x"}),
+            ("GET", f"{j}/evidence/{JOINT_FILE}", {}), ("POST", f"{j}/close", {"json": {}})]
+
+
 def canonical(w: World, path: str) -> str:
+    path = path.replace(JOINT_ID, "{id}").replace(JOINT_FILE, "{fid}")
+    if path == "/v1/joint/{id}/close":
+        return "/v1/joint/{id}/{action}"
     return (path.replace(w.rid, "{id}").replace(w.gid, "{id}").replace(w.aid, "{aid}")
             .split("?")[0])
 
@@ -103,7 +119,7 @@ async def test_the_matrix_covers_every_route(world: World) -> None:
     routes = {(r.method, r.resource.canonical) for r in app.router.routes()
               if r.resource is not None and r.method != "HEAD"}
     routes = {(m, p) for m, p in routes if p != "/healthz"}
-    covered = {(m, canonical(world, p)) for m, p, _ in calls(world)}
+    covered = {(m, canonical(world, p)) for m, p, _ in calls(world) + joint_calls()}
     covered = {(m, "/v1/requests/{id}/{action}" if p.rsplit("/", 1)[-1] in ACTIONS else p)
                for m, p in covered}
     assert covered == routes
@@ -127,6 +143,11 @@ async def test_no_credential_but_the_right_one_succeeds(world: World) -> None:
                 successes.append(("wrong bureau sees", method, path, status))
         elif status < 400 or status >= 500:
             successes.append(("wrong bureau", method, path, status))
+    for method, path, options in joint_calls():
+        for label, token in (("expired", world.expired), ("revoked", world.revoked)):
+            status, _ = await system.call(method, world.url(path), token, **options)
+            if status != 401:
+                successes.append((label, method, path, status))
     assert successes == []
 
 

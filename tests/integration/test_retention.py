@@ -104,3 +104,26 @@ async def everything(system: System, url: str, aid: str, token: str) -> dict[str
         code = (await resp.json())["error"]["code"] if resp.status >= 400 else None
         out["download"] = (resp.status, code) if code else (resp.status, len(body))
     return out
+
+
+async def test_a_group_summary_hides_its_texts_once_every_child_is_hidden(
+    clocked: tuple[System, Clock]
+) -> None:
+    system, clock = clocked
+    sc = system.desks["sc"]
+    a = await sc.investigator(JINJIANG)
+    body = new_request()
+    body["questions"] = [{"id": "q1", "text": f"投诉人{NAME}是否在贵辖区居住？"}]
+    _, group = await system.call("POST", sc.url("/v1/groups"), a,
+                                 json={**body, "recipients": [WUHOU]})
+    child = sc.url(f"/v1/requests/{group['children'][0]['id']}")
+    summary = sc.url(f"/v1/groups/{group['id']}")
+
+    async def withdrawn() -> bool:
+        return (await system.call("POST", f"{child}/withdraw", a, json={}))[0] == 200
+
+    await eventually(withdrawn, what="withdrawn")
+    assert NAME in str((await system.call("GET", summary, a))[1])
+    clock.advance(days=184)
+    _, hidden = await system.call("GET", summary, a)
+    assert NAME not in str(hidden) and hidden["summary"]["ended"] == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import Any
 
 from services.desk.domain.lifecycle import TERMINAL
 from services.desk.domain.request import Request
@@ -34,5 +35,17 @@ def is_hidden(req: Request, now: dt.datetime, after: dt.timedelta) -> bool:
 
 def without_personal_data(req: Request) -> Request:
     """The request with every free text replaced by ``HIDDEN`` and no reply."""
-    questions = [{**q, "text": HIDDEN} for q in req.content["questions"]]
-    return replace(req, content={**req.content, "questions": questions}, reply=None)
+    return replace(req, content=without_texts(req.content), reply=None)
+
+
+def all_hidden(children: list[tuple[str, dt.datetime]], now: dt.datetime,
+               after: dt.timedelta) -> bool:
+    """Whether a group's shared texts are hidden: every child (state, last change) ended
+    at least ``after`` ago."""
+    return bool(children) and all(
+        state in TERMINAL and now - at >= after for state, at in children)
+
+
+def without_texts(content: dict[str, Any]) -> dict[str, Any]:
+    """Request content with its question texts replaced by ``HIDDEN``."""
+    return {**content, "questions": [{**q, "text": HIDDEN} for q in content["questions"]]}

@@ -20,7 +20,7 @@ from protocol.v1.content import RequestContent
 from protocol.v1.registry import AgreementStatus, BureauRecord
 from protocol.v1.types import BureauCode, ProvinceCode
 from services.desk.context import Desk
-from services.desk.domain import jurisdiction
+from services.desk.domain import jurisdiction, privacy
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import ANSWERED, ENDED
 from services.desk.domain.workflow import is_overdue
@@ -107,20 +107,24 @@ async def summary(
         if group is None or group["requester"] != who.bureau:
             raise Refused(ErrorCode.NOT_FOUND, f"no group {group_id} for your bureau")
         children = await conn.fetch(
-            "SELECT id, recipient, state, due_date FROM request WHERE group_id = $1"
+            "SELECT id, recipient, state, due_date, updated_at FROM request WHERE group_id = $1"
             " ORDER BY recipient", group_id,
         )
         await audit.record(conn, who, "view_group", None, cid,
                            detail=audit.shown([c["id"] for c in children],
                                               group=str(group_id)))
     today = desk.today()
+    content = group["content"]
+    if privacy.all_hidden([(c["state"], c["updated_at"]) for c in children], desk.clock(),
+                          desk.hide_after):
+        content = privacy.without_texts(content)
     by_state = Counter(c["state"] for c in children)
     answered = sum(by_state[s] for s in ANSWERED)
     ended = sum(by_state[s] for s in ENDED)
     overdue = [c for c in children if is_overdue(c["state"], c["due_date"], today)]
     return {
         "id": str(group_id), "kind": group["kind"], "created_at": group["created_at"].isoformat(),
-        "content": group["content"],
+        "content": content,
         "summary": {
             "total": len(children), "answered": answered, "ended": ended,
             "pending": len(children) - answered - ended, "overdue": len(overdue),
