@@ -31,6 +31,11 @@ COPY deploy/migrations deploy/migrations
 COPY deploy/rabbitmq deploy/rabbitmq
 COPY protocol protocol
 COPY services services
+# The pinned browser assets the pages serve (frontend/node_modules, made by `make venv`).
+COPY frontend/node_modules/echarts/dist/echarts.min.js frontend/node_modules/echarts/dist/
+COPY frontend/node_modules/htmx.org/dist/htmx.min.js frontend/node_modules/htmx.org/dist/
+COPY frontend/node_modules/echarts-4-china-map/map/json/china.json \
+     frontend/node_modules/echarts-4-china-map/map/json/
 RUN python -m compileall -q protocol services
 USER xiecha
 EXPOSE 8000
