@@ -24,6 +24,7 @@ from services.desk.bulk import inbound as bulk_inbound
 from services.desk.bulk.usecases import refuse_transfer_with_items
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
+from services.desk.pages import routes as pages
 from services.desk.requests import api as requests_api
 from services.desk.requests.confirmed import record_sent
 from services.desk.requests.deadlines import DeadlineWatch
@@ -89,6 +90,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
     requests_api.add_routes(app)
     attachments_api.add_routes(app)
     bulk_api.add_routes(app)
+    pages.add_routes(app)
     requests_api.add_action_routes(app)  # last: its {action} would match the others' paths
     app.router.add_get("/v1/me", me)
     app.router.add_get("/healthz", health)

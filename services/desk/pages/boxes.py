@@ -1,0 +1,57 @@
+"""Inbox and outbox, sorted by due date (soonest first), with the API's search filters."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+
+from aiohttp import web
+
+from protocol.errors import ErrorCode
+from services.common.http import ApiError
+from services.desk.domain.errors import Refused
+from services.desk.pages import present
+from services.desk.pages.common import render
+from services.desk.requests import query
+from services.desk.requests.search import search
+from services.desk.sessions.web import signed_in
+from services.desk.web import DESK
+
+PAGE = 25
+FILTERS = ("state", "kind", "counterpart", "credit_code", "merchant", "from", "to", "overdue")
+
+
+def encode(due: dt.date, rid: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{due.isoformat()}|{rid}".encode()).decode()
+
+
+def decode(cursor: str) -> tuple[dt.date, uuid.UUID]:
+    try:
+        day, rid = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return dt.date.fromisoformat(day), uuid.UUID(rid)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, ErrorCode.BAD_QUERY, "not a cursor this page made") from None
+
+
+async def box_page(request: web.Request) -> web.Response:
+    session = await signed_in(request)
+    desk = request.app[DESK]
+    box = "outbox" if request.query.get("box") == "outbox" else "inbox"
+    given = {k: v for k in FILTERS if (v := request.query.get(k, "").strip())}
+    error = None
+    rows = []
+    try:
+        filters, _ = query.parse(given | {"box": box}, session.who.bureau, desk.today())
+        after = decode(request.query["cursor"]) if request.query.get("cursor") else None
+        async with desk.pool.acquire() as conn:
+            rows = await search(conn, filters, PAGE, after, by_due=True)
+    except (ApiError, Refused) as exc:
+        error = exc.message
+    names, today = await desk.names(), desk.today()
+    items = [(r, present.deadline(r.state, r.due_date, today)) for r in rows]
+    nxt = encode(rows[-1].due_date, rows[-1].id) if len(rows) == PAGE else None
+    return render("box.html", request, session, {
+        "box": box, "items": items, "names": names, "given": given, "error": error,
+        "next_cursor": nxt, "filters": FILTERS,
+    }, status=400 if error else 200)
