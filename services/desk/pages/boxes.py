@@ -38,7 +38,8 @@ async def box_page(request: web.Request) -> web.Response:
     session = await signed_in(request)
     desk = request.app[DESK]
     box = "outbox" if request.query.get("box") == "outbox" else "inbox"
-    given = {k: v for k in FILTERS if (v := request.query.get(k, "").strip())}
+    shown = {k: request.query.get(k, "").strip() for k in FILTERS}
+    given = {k: v for k, v in shown.items() if v}
     error = None
     rows = []
     try:
@@ -52,6 +53,6 @@ async def box_page(request: web.Request) -> web.Response:
     items = [(r, present.deadline(r.state, r.due_date, today)) for r in rows]
     nxt = encode(rows[-1].due_date, rows[-1].id) if len(rows) == PAGE else None
     return render("box.html", request, session, {
-        "box": box, "items": items, "names": names, "given": given, "error": error,
+        "box": box, "items": items, "names": names, "shown": shown, "given": given, "error": error,
         "next_cursor": nxt, "filters": FILTERS,
     }, status=400 if error else 200)
