@@ -13,6 +13,7 @@ from services.common.serve import run
 from services.hub.app import create_app
 from services.hub.history import Plan
 from services.hub.history_loader import Loaded, load_history
+from services.hub.map_data import PageConfig, parse_desks
 from services.hub.registry_loader import load_registry
 from services.hub.settings import HubSettings
 
@@ -24,8 +25,9 @@ def serve() -> None:
     """Run the hub's HTTP API and bus consumers until Ctrl-C."""
     s = HubSettings()
     configure_logging("hub", s.log_level)
+    pages = PageConfig(parse_desks(s.desks), s.map_approval_number)
     app = create_app(s.database_url, s.amqp_url, concurrency=s.consumer_concurrency,
-                     pool_size=s.db_pool_size)
+                     pool_size=s.db_pool_size, page_config=pages)
     run(app, s.http_host, s.http_port)
 
 

@@ -99,3 +99,16 @@ async def sliced(
         prefix, since.replace(day=1), until, list(metrics),
     )
     return rows
+
+
+async def all_time_by_prefix(
+    conn: asyncpg.Connection, prefix: str, metrics: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """All-time sums of every scope starting with ``prefix``: key -> metric -> n."""
+    out: dict[str, dict[str, int]] = {}
+    for r in await conn.fetch(
+        "SELECT scope, metric, n FROM stat_total WHERE scope >= $1 AND scope < $1 || '~'"
+        " AND metric = ANY($2::text[])", prefix, list(metrics),
+    ):
+        out.setdefault(r["scope"][len(prefix):], {})[r["metric"]] = int(r["n"])
+    return out

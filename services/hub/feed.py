@@ -60,3 +60,13 @@ async def slice_rows(conn: asyncpg.Connection, s: Slice) -> list[dict[str, Any]]
         {"key": key, "month": month.strftime("%Y-%m"), **slice_figures(counts)}
         for (key, month), counts in cells.items()
     ]
+
+
+async def monthly(conn: asyncpg.Connection, scope: str, since: dt.date,
+                  until: dt.date) -> list[dict[str, Any]]:
+    """``scope``'s figures month by month (whole months from ``since``'s to ``until``'s)."""
+    cells: dict[dt.date, dict[str, int]] = defaultdict(dict)
+    for r in await counters.sliced(conn, scope, SLICE_METRICS, since, until):
+        if r["scope"] == scope:
+            cells[r["month"]][r["metric"]] = int(r["n"])
+    return [{"month": m.strftime("%Y-%m"), **slice_figures(c)} for m, c in sorted(cells.items())]

@@ -22,6 +22,9 @@ KIND_CUM = (45, 70, 82, 92, 100)
 BULK_KINDS = {RequestKind.MERCHANT_REGISTRATION, RequestKind.COMPLAINANT_IDENTITY}
 DUE_DAYS = 14
 """Calendar days to the default due date (10 working days, roughly)."""
+LEVEL_WEIGHT = {1: 2.0, 2: 3.0, 3: 1.0}
+MERCHANT_PROVINCES = {"33": 8.0, "44": 7.0, "32": 3.0, "31": 3.0, "35": 2.5, "11": 2.0,
+                      "37": 2.0, "51": 1.5}
 NOON = dt.time(4, 0, tzinfo=dt.UTC)  # 12:00 in China: an event's China day is its date
 
 
@@ -54,11 +57,15 @@ def history(
     """One request after another (its events, checks it completed) until ``plan.checks``."""
     rng = random.Random(plan.seed)
     codes = [b.code for b in partners]
-    cum = list(itertools.accumulate({1: 2.0, 2: 3.0, 3: 1.0}[b.level] for b in partners))
+    cum = list(itertools.accumulate(LEVEL_WEIGHT[b.level] for b in partners))
+    # merchants are checked where they are registered: e-commerce provinces receive more
+    cum_to = list(itertools.accumulate(
+        LEVEL_WEIGHT[b.level] * MERCHANT_PROVINCES.get(b.province, 1.0) for b in partners))
     span = (plan.end - plan.start).days - 40  # room for the last answers
     done = 0
     while done < plan.checks:
-        requester, recipient = rng.choices(codes, cum_weights=cum, k=2)
+        requester = rng.choices(codes, cum_weights=cum)[0]
+        recipient = rng.choices(codes, cum_weights=cum_to)[0]
         if requester == recipient:
             continue
         # traffic grows over the years: later days are likelier

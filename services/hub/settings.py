@@ -20,3 +20,7 @@ class HubSettings(BaseSettings):
     consumer_concurrency: int = Field(32, ge=1, le=1000)
     db_pool_size: int = Field(10, ge=2, le=200)
     log_level: str = "INFO"
+    desks: str = "zj:33,gd:44,sc:51"
+    """Which desk serves which provinces (region:code+code,...), shown on the map."""
+    map_approval_number: str = ""
+    """The map's approval number (审图号) for the map page's footer."""

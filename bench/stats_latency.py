@@ -1,0 +1,115 @@
+"""p99 of the statistics feed through HTTP next to the equivalent full-scan query.
+
+Run after ``make history`` (the same --checks/--years/--seed): it serves the hub's HTTP
+side on the loaded database, calls the all-time summary and a by-province by-month
+slice 1,000 times each, then rebuilds the same history as raw events in a temporary
+table and times the queries that would answer the same questions by scanning them.
+
+    python -m bench.stats_latency --dsn postgresql://postgres@127.0.0.1:5432/xiecha_hub
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+
+from services.hub.app import create_web_app
+from services.hub.counting import china_day
+from services.hub.history import Plan, history
+from services.hub.map_data import PageConfig
+from services.hub.store import load_registry as registry_rows
+
+SUMMARY_SCAN = (
+    "SELECT event_type, sum(n) AS n, sum(tat) AS tat,"
+    " count(*) FILTER (WHERE on_time) AS on_time FROM scan_event GROUP BY event_type")
+SLICE_SCAN = (
+    "SELECT substr(recipient, 1, 2) AS province, date_trunc('month', day) AS month,"
+    " event_type, sum(n) FROM scan_event WHERE day BETWEEN $1 AND $2 AND event_type IN"
+    " ('created', 'replied', 'item_answered') GROUP BY 1, 2, 3")
+
+
+def p99(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100)[98] * 1000
+
+
+async def timed(n: int, call: Callable[[], Awaitable[object]]) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        await call()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+async def http_p99(dsn: str, port: int, since: dt.date, until: dt.date) -> dict[str, float]:
+    runner = web.AppRunner(create_web_app(dsn, PageConfig(desks={})), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    base = f"http://127.0.0.1:{port}"
+    paths = {"summary": "/v1/stats",
+             "slice": f"/v1/stats/slices?by=province&from={since}&to={until}"}
+    out = {}
+    async with aiohttp.ClientSession() as s:
+        for name, path in paths.items():
+            async def get(path: str = path) -> None:
+                async with s.get(base + path) as r:
+                    assert r.status == 200, await r.text()
+                    await r.read()
+            await timed(50, get)  # warm up
+            out[name] = p99(await timed(1000, get))
+    await runner.cleanup()
+    return out
+
+
+async def scan_p99(conn: asyncpg.Connection, plan: Plan, since: dt.date,
+                   until: dt.date) -> dict[str, float]:
+    _, bureaus = await registry_rows(conn)
+    rows = [
+        (e.requester, e.recipient, e.event_type, china_day(e.occurred_at), e.count,
+         e.turnaround_days or 0, bool(e.on_time))
+        for events, _ in history(plan, [b for b in bureaus if b.status == "signed"])
+        for e in events
+    ]
+    await conn.execute("CREATE TEMP TABLE scan_event (requester text, recipient text,"
+                       " event_type text, day date, n int, tat int, on_time bool)")
+    await conn.copy_records_to_table("scan_event", records=rows)
+    await conn.execute("ANALYZE scan_event")
+    summary = await timed(20, lambda: conn.fetch(SUMMARY_SCAN))
+    sliced = await timed(20, lambda: conn.fetch(SLICE_SCAN, since, until))
+    return {"summary": p99(summary), "slice": p99(sliced), "events": float(len(rows))}
+
+
+async def main(a: argparse.Namespace) -> None:
+    end = dt.date.today() - dt.timedelta(days=1)
+    plan = Plan(a.checks, end.replace(year=end.year - a.years), end, a.seed)
+    until = dt.date.today()
+    since = until.replace(year=until.year - 1, day=1)
+    served = await http_p99(a.dsn, a.port, since, until)
+    conn = await asyncpg.connect(a.dsn)
+    try:
+        scanned = await scan_p99(conn, plan, since, until)
+    finally:
+        await conn.close()
+    print(f"p99 over 1000 HTTP calls: all-time summary {served['summary']:.2f} ms,"
+          f" by-province by-month slice ({since} to {until}) {served['slice']:.2f} ms")
+    print(f"full scan of {int(scanned['events'])} events (p99 of 20, SQL only):"
+          f" summary {scanned['summary']:.1f} ms, slice {scanned['slice']:.1f} ms")
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dsn", required=True)
+    p.add_argument("--port", type=int, default=8191)
+    p.add_argument("--checks", type=int, default=1_210_000)
+    p.add_argument("--years", type=int, default=5)
+    p.add_argument("--seed", type=int, default=2026)
+    asyncio.run(main(p.parse_args()))
