@@ -6,18 +6,16 @@ reply shows on the first page without a reload. English and back; axe-core on ev
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 
 from tests import evidence
+from tests.browser.conftest import screenshot_dir, serious_violations
 from tests.support import System, start_system
 
-CHROMIUM = os.environ.get("XIECHA_CHROMIUM", "/usr/bin/chromium")
-AXE = Path(__file__).parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 WUHOU_CODE = "91510107MA6CJ4KX0W"  # characters 3-8: 510107, Chengdu Wuhou
 WAIT = 20_000  # ms: a step that crosses desks over the broker
 
@@ -29,15 +27,6 @@ async def desks() -> AsyncIterator[System]:
     await s.close()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox"])
-        yield b
-        await b.close()
-
-
 async def context(browser: Browser) -> BrowserContext:
     ctx = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
                                     timezone_id="Asia/Shanghai", accept_downloads=True)
@@ -46,19 +35,11 @@ async def context(browser: Browser) -> BrowserContext:
     return ctx
 
 
-async def serious_violations(page: Page) -> list[str]:
-    """axe-core's serious and critical findings on the page as it is now."""
-    await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in result["violations"]
-            if v["impact"] in ("serious", "critical")]
-
-
 async def checked(page: Page, shot: str | None = None) -> None:
     assert await serious_violations(page) == [], page.url
-    where = os.environ.get("XIECHA_SCREENSHOTS")
+    where = screenshot_dir()
     if shot and where:
-        await page.screenshot(path=str(Path(where) / f"{shot}.png"), full_page=True)
+        await page.screenshot(path=str(where / f"{shot}.png"), full_page=True)
 
 
 async def sign_in(page: Page, desk_url: str, token: str) -> None:
@@ -73,12 +54,12 @@ async def sign_in(page: Page, desk_url: str, token: str) -> None:
 
 
 async def test_a_request_from_zhejiang_answered_in_sichuan_shows_without_reload(
-    desks: System, chromium: Browser, tmp_path: Path
+    desks: System, browser: Browser, tmp_path: Path
 ) -> None:
     zj, sc = desks.desks["zj"], desks.desks["sc"]
     yuhang = await zj.investigator("330110", "张三")
     wuhou = await sc.investigator("510107", "李四")
-    a_ctx, b_ctx = await context(chromium), await context(chromium)
+    a_ctx, b_ctx = await context(browser), await context(browser)
     a, b = await a_ctx.new_page(), await b_ctx.new_page()
     # Given the Zhejiang investigator signed in
     await sign_in(a, zj.url("/"), yuhang)

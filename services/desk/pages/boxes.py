@@ -19,6 +19,7 @@ from services.desk.sessions.web import signed_in
 from services.desk.web import DESK
 
 PAGE = 25
+"""Rows a page shows unless ``?per=`` (5-100) says otherwise."""
 FILTERS = ("state", "kind", "counterpart", "credit_code", "merchant", "from", "to", "overdue")
 
 
@@ -34,6 +35,10 @@ def decode(cursor: str) -> tuple[dt.date, uuid.UUID]:
         raise ApiError(400, ErrorCode.BAD_QUERY, "not a cursor this page made") from None
 
 
+def _per(value: str | None) -> int:
+    return min(max(int(value), 5), 100) if value and value.isdigit() else PAGE
+
+
 async def box_page(request: web.Request) -> web.Response:
     session = await signed_in(request)
     desk = request.app[DESK]
@@ -42,17 +47,18 @@ async def box_page(request: web.Request) -> web.Response:
     given = {k: v for k, v in shown.items() if v}
     error = None
     rows = []
+    per = _per(request.query.get("per"))
     try:
         filters, _ = query.parse(given | {"box": box}, session.who.bureau, desk.today())
         after = decode(request.query["cursor"]) if request.query.get("cursor") else None
         async with desk.pool.acquire() as conn:
-            rows = await search(conn, filters, PAGE, after, by_due=True)
+            rows = await search(conn, filters, per, after, by_due=True)
     except (ApiError, Refused) as exc:
         error = exc.message
     names, today = await desk.names(), desk.today()
     items = [(r, present.deadline(r.state, r.due_date, today)) for r in rows]
-    nxt = encode(rows[-1].due_date, rows[-1].id) if len(rows) == PAGE else None
+    nxt = encode(rows[-1].due_date, rows[-1].id) if len(rows) == per else None
     return render("box.html", request, session, {
         "box": box, "items": items, "names": names, "shown": shown, "given": given, "error": error,
-        "next_cursor": nxt, "filters": FILTERS,
+        "next_cursor": nxt, "per": per,
     }, status=400 if error else 200)

@@ -1,0 +1,149 @@
+"""The workspace's pages over plain HTTP: sign-in, cookie, CSRF, sign-out, box order and
+paging, refused actions and bad forms as 4xx pages, the language switch, the live poll."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest_asyncio
+
+from tests.support import DeskHandle, System, eventually, new_request, start_system
+
+WUHOU = "510107"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def two() -> AsyncIterator[System]:
+    s = await start_system({"zj": "33", "sc": "51"})
+    yield s
+    await s.close()
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+async def browser_of(desk: DeskHandle, token: str) -> aiohttp.ClientSession:
+    """A cookie-keeping client signed in with ``token``."""
+    client = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with client.get(desk.url("/sign-in")) as resp:
+        pre = csrf_of(await resp.text())
+    async with client.post(desk.url("/sign-in"), data={"csrf": pre, "token": token},
+                           allow_redirects=False) as resp:
+        assert resp.status == 303
+        cookie = resp.cookies["xiecha_session"]
+        assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+    return client
+
+
+async def test_sign_in_csrf_and_sign_out(two: System) -> None:
+    zj = two.desks["zj"]
+    token = await zj.investigator("330110")
+    anonymous = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with anonymous.get(zj.url("/"), allow_redirects=False) as resp:
+        assert resp.status == 303 and resp.headers["Location"] == "/sign-in"
+    # a sign-in post without the form's own token is refused
+    async with anonymous.post(zj.url("/sign-in"), data={"token": token}) as resp:
+        assert resp.status == 403 and (await resp.json())["error"]["code"] == "forbidden"
+    async with anonymous.get(zj.url("/sign-in")) as resp:
+        pre = csrf_of(await resp.text())
+    async with anonymous.post(zj.url("/sign-in"), data={"csrf": pre, "token": "wrong"}) as resp:
+        assert resp.status == 401 and "登录令牌无效" in await resp.text()
+    await anonymous.close()
+    client = await browser_of(zj, token)
+    async with client.get(zj.url("/new")) as resp:
+        form = await resp.text()
+    # a form posted without its CSRF token, or with another one, is refused
+    for bad in ({}, {"csrf": "forged"}):
+        async with client.post(zj.url("/new"), data={"merchant_name": "x", **bad}) as resp:
+            assert resp.status == 403
+    async with client.post(zj.url("/sign-out"), data={"csrf": csrf_of(form)},
+                           allow_redirects=False) as resp:
+        assert resp.status == 303
+    async with client.get(zj.url("/"), allow_redirects=False) as resp:
+        assert resp.status == 303  # the session is gone
+    await client.close()
+
+
+async def test_outbox_by_due_date_with_a_stable_next_page(two: System) -> None:
+    zj = two.desks["zj"]
+    token = await zj.investigator("330108")
+    today = dt.date.today()
+    dues = [today + dt.timedelta(days=d) for d in (60, 30, 90, 45, 75, 40, 50)]
+    for i, due in enumerate(dues):
+        body = new_request(WUHOU, due_date=due.isoformat())
+        body["subject"]["merchant_name"] = f"商户{i}"
+        status, _ = await two.call("POST", zj.url("/v1/requests"), token, json=body)
+        assert status == 201
+    client = await browser_of(zj, token)
+    seen: list[str] = []
+    url = zj.url("/?box=outbox&per=5")
+    while url:
+        async with client.get(url) as resp:
+            html = await resp.text()
+        seen += re.findall(r"\d{4}-\d{2}-\d{2}(?=\)?</span>)", html)
+        nxt = re.search(r'href="([^"]+)" rel="next"', html)
+        url = zj.url(nxt.group(1).replace("&amp;", "&")) if nxt else ""
+    assert seen == sorted(d.isoformat() for d in dues)
+    async with client.get(zj.url("/?box=outbox&state=bogus")) as resp:
+        assert resp.status == 400 and "role=\"alert\"" in await resp.text()
+    await client.close()
+
+
+async def test_only_allowed_actions_and_bad_forms_are_pages_not_500s(two: System) -> None:
+    zj, sc = two.desks["zj"], two.desks["sc"]
+    yuhang, wuhou = await zj.investigator("330110"), await sc.investigator(WUHOU)
+    _, made = await two.call("POST", zj.url("/v1/requests"), yuhang, json=new_request(WUHOU))
+    rid = made["id"]
+    recipient = await browser_of(sc, wuhou)
+    page = await eventually(lambda: _page_if_ok(recipient, sc.url(f"/requests/{rid}")),
+                            what="delivery")
+    assert "/act/accept" in page and "/act/reject" in page and "/act/reply" not in page
+    csrf = csrf_of(page)
+    async with recipient.post(sc.url(f"/requests/{rid}/act/reject"), data={"csrf": csrf}) as r:
+        assert r.status == 422 and "reason" in await r.text()  # a reason is needed
+    async with recipient.post(sc.url(f"/requests/{rid}/act/reply"),
+                              data={"csrf": csrf, "findings": "x"}) as r:
+        assert r.status == 409  # not accepted yet: the state machine says no
+    async with recipient.post(sc.url(f"/requests/{rid}/act/withdraw"), data={"csrf": csrf}) as r:
+        assert r.status == 409  # only the requester withdraws
+    async with recipient.post(sc.url(f"/requests/{rid}/act/nonsense"), data={"csrf": csrf}) as r:
+        assert r.status == 404
+    # the live poll says "nothing new" while nothing changed
+    version = re.search(r"live\?v=([^\"]+)\"", page)
+    assert version
+    async with recipient.get(sc.url(f"/requests/{rid}/live?v={version.group(1)}")) as r:
+        assert r.status == 204
+    async with recipient.post(sc.url(f"/requests/{rid}/act/accept"),
+                              data={"csrf": csrf}, allow_redirects=False) as r:
+        assert r.status == 303
+    async with recipient.get(sc.url(f"/requests/{rid}/live?v={version.group(1)}")) as r:
+        assert r.status == 200 and 'data-state="accepted"' in await r.text()
+    await recipient.close()
+
+
+async def _page_if_ok(client: aiohttp.ClientSession, url: str) -> str | None:
+    async with client.get(url) as resp:
+        return await resp.text() if resp.status == 200 else None
+
+
+async def test_the_language_switch_per_request(two: System) -> None:
+    zj = two.desks["zj"]
+    client = await browser_of(zj, await zj.investigator("330110"))
+    async with client.get(zj.url("/")) as resp:
+        assert "收件箱" in await resp.text()  # Simplified Chinese by default
+    for asked in ("en", "en-GB", "EN"):
+        async with client.get(zj.url(f"/?lang={asked}")) as resp:
+            html = await resp.text()
+            assert '<html lang="en">' in html and ">Inbox<" in html
+    async with client.get(zj.url("/")) as resp:
+        assert ">Inbox<" in await resp.text()  # remembered in a cookie
+    for asked in ("zh-CN", "zh_CN", "zh-cn", "zh-Hans-CN"):
+        async with client.get(zj.url(f"/?lang={asked}")) as resp:
+            assert '<html lang="zh-CN">' in await resp.text(), asked
+    await client.close()
