@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page
+from pypdf import PdfReader
 
 from tests import evidence
 from tests.browser.conftest import screenshot_dir, serious_violations
@@ -51,6 +52,16 @@ async def sign_in(page: Page, desk_url: str, token: str) -> None:
     await page.get_by_role("heading", name="收件箱").wait_for()
     cookie = next(c for c in await page.context.cookies() if c["name"] == "xiecha_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+
+async def pdf_text(page: Page, link: str, where: Path) -> str:
+    async with page.expect_download() as download:
+        await page.get_by_role("link", name=f"{link} (PDF)").click()
+    path = where / f"{link}.pdf"
+    await (await download.value).save_as(path)
+    reader = PdfReader(path)
+    assert [round(float(x)) for x in reader.pages[0].mediabox[2:]] == [595, 842]  # A4
+    return "".join(p.extract_text() for p in reader.pages).replace("\n", "")
 
 
 async def test_a_request_from_zhejiang_answered_in_sichuan_shows_without_reload(
@@ -114,6 +125,13 @@ async def test_a_request_from_zhejiang_answered_in_sichuan_shows_without_reload(
     await (await download.value).save_as(saved)
     assert saved.read_bytes() == evidence.pdf()
     await checked(a)
+    # And the papers for the case file list on the timeline and read as they should
+    letter = await pdf_text(a, "协查函", tmp_path)
+    assert "杭州市余杭区市场监督管理局" in letter and "成都市武侯区市场监督管理局：" in letter
+    assert "330110协〔" in letter and "该商户是否在贵局登记注册" in letter
+    answer = await pdf_text(a, "协查回复函", tmp_path)
+    assert "经核查，该商户在我局登记，状态存续。" in answer and "核查笔录.pdf" in answer
+    assert "已登记，状态正常（属实）" in answer
 
     # And English is a switch away, and back
     await a.get_by_role("link", name="English").click()

@@ -7,7 +7,14 @@ from pathlib import Path
 from aiohttp import web
 
 from services.common import pages
-from services.desk.pages import boxes, create_form, escalations, files, request_page
+from services.desk.pages import (
+    boxes,
+    create_form,
+    escalations,
+    files,
+    paper_page,
+    request_page,
+)
 from services.desk.sessions import web as session_web
 
 HERE = Path(__file__).parent
@@ -29,3 +36,4 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/requests/{id}/act/{action}", request_page.act)
     r.add_post("/requests/{id}/files", files.upload)
     r.add_get("/requests/{id}/files/{aid}", files.download)
+    r.add_get("/requests/{id}/papers/{which:request|reply}.pdf", paper_page.paper)
