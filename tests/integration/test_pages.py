@@ -4,11 +4,13 @@ paging, refused actions and bad forms as 4xx pages, the language switch, the liv
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest_asyncio
+from openpyxl import load_workbook
 
 from tests.support import DeskHandle, System, eventually, new_request, start_system
 
@@ -147,3 +149,62 @@ async def test_the_language_switch_per_request(two: System) -> None:
         async with client.get(zj.url(f"/?lang={asked}")) as resp:
             assert '<html lang="zh-CN">' in await resp.text(), asked
     await client.close()
+
+
+async def _upload(client: aiohttp.ClientSession, url: str, csrf: str, name: str,
+                  data: bytes) -> tuple[int, str]:
+    form = aiohttp.FormData()
+    form.add_field("csrf", csrf)
+    form.add_field("sheet", data, filename=name)
+    async with client.post(url, data=form) as resp:
+        return resp.status, await resp.text()
+
+
+async def test_bulk_items_with_the_per_row_report_and_the_sheet_round_trip(two: System) -> None:
+    zj, sc = two.desks["zj"], two.desks["sc"]
+    yuhang, wuhou = await zj.investigator("330110"), await sc.investigator(WUHOU)
+    _, made = await two.call("POST", zj.url("/v1/requests"), yuhang, json=new_request(WUHOU))
+    rid = made["id"]
+    requester = await browser_of(zj, yuhang)
+    async with requester.get(zj.url(f"/requests/{rid}")) as resp:
+        csrf = csrf_of(await resp.text())
+    sheet = ("credit_code,name\n91510107MA6CJ4KX0W,成都某某商贸有限公司\n"
+             "91510107MA6CJ4KX01,校验码错误的商户\n91330110MA2GLXXX0G,杭州某某网络科技有限公司\n").encode()
+    status, html = await _upload(requester, zj.url(f"/requests/{rid}/items"), csrf, "商户.csv",
+                                 sheet)
+    assert status == 200 and 'id="bulk-report"' in html
+    report = html[html.index('id="bulk-report"'):]
+    assert "已添加条目: 2" in report  # the good rows are kept
+    assert re.search(r'<td class="num">3</td>', report)  # the bad row by its sheet row number
+    status, html = await _upload(requester, zj.url(f"/requests/{rid}/items"), csrf, "x.exe",
+                                 b"MZ")
+    assert status == 422
+    recipient = await browser_of(sc, wuhou)
+    page = await eventually(lambda: _page_if_ok(recipient, sc.url(f"/requests/{rid}")),
+                            what="delivery")
+    async with recipient.post(sc.url(f"/requests/{rid}/act/accept"),
+                              data={"csrf": csrf_of(page)}) as resp:
+        page = await resp.text()
+
+    async def items_arrived() -> str | None:
+        async with recipient.get(sc.url(f"/requests/{rid}")) as resp:
+            text = await resp.text()
+        return text if "sheet.xlsx" in text else None
+
+    page = await eventually(items_arrived, what="items at the recipient's desk")
+    async with recipient.get(sc.url(f"/requests/{rid}/items/sheet.xlsx")) as resp:
+        assert resp.status == 200
+        book = load_workbook(io.BytesIO(await resp.read()))
+    ws = book.active
+    header = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        row[header.index("result")].value = "confirmed"
+    out = io.BytesIO()
+    book.save(out)
+    status, html = await _upload(recipient, sc.url(f"/requests/{rid}/items/answers"),
+                                 csrf_of(page), "filled.xlsx", out.getvalue())
+    assert status == 200
+    counts = re.search(r'id="bulk-counts">([^<]+)', html)
+    assert counts and "已答复: 2" in counts.group(1) and "待答复: 0" in counts.group(1)
+    await requester.close()
+    await recipient.close()

@@ -19,6 +19,7 @@ from services.desk.attachments.usecases import Files
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import Transition
 from services.desk.pages import forms, present
+from services.desk.pages.bulk_state import counts, offers
 from services.desk.pages.common import render
 from services.desk.requests import usecases
 from services.desk.sessions.store import Session
@@ -59,14 +60,16 @@ def _answers(reply: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     return {a["question_id"]: a for a in (reply or {}).get("answers", [])}
 
 
-async def show(request: web.Request, error: str | None = None, status: int = 200
-               ) -> web.Response:
+async def show(request: web.Request, error: str | None = None, status: int = 200,
+               bulk_report: dict[str, Any] | None = None) -> web.Response:
     session = await signed_in(request)
     rid = path_id(request)
     page = await context(request, session, rid)
     notice = NOTICES.get(request.query.get("notice", ""))
+    bulk = {"offers": offers(page["req"], page["party"]), "report": bulk_report,
+            "counts": await counts(request, session, page["req"])}
     return render("request.html", request, session,
-                  page | {"error": error, "notice": notice}, status)
+                  page | {"error": error, "notice": notice, "bulk": bulk}, status)
 
 
 async def live(request: web.Request) -> web.Response:

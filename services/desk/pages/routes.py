@@ -9,6 +9,7 @@ from aiohttp import web
 from services.common import pages
 from services.desk.pages import (
     boxes,
+    bulk_page,
     create_form,
     escalations,
     files,
@@ -36,4 +37,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/requests/{id}/act/{action}", request_page.act)
     r.add_post("/requests/{id}/files", files.upload)
     r.add_get("/requests/{id}/files/{aid}", files.download)
+    r.add_post("/requests/{id}/items", bulk_page.add_items)
+    r.add_post("/requests/{id}/items/answers", bulk_page.answer_items)
+    r.add_get("/requests/{id}/items/sheet.xlsx", bulk_page.download_sheet)
     r.add_get("/requests/{id}/papers/{which:request|reply}.pdf", paper_page.paper)
