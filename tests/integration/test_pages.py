@@ -103,8 +103,17 @@ async def test_only_allowed_actions_and_bad_forms_are_pages_not_500s(two: System
     _, made = await two.call("POST", zj.url("/v1/requests"), yuhang, json=new_request(WUHOU))
     rid = made["id"]
     recipient = await browser_of(sc, wuhou)
+    unread = re.compile(f'/requests/{rid}">[^<]+</a> <span class="badge new">')
+
+    async def inbox() -> str | None:
+        async with recipient.get(sc.url("/")) as resp:
+            text = await resp.text()
+        return text if f"/requests/{rid}" in text else None
+
+    assert unread.search(await eventually(inbox, what="delivery"))
     page = await eventually(lambda: _page_if_ok(recipient, sc.url(f"/requests/{rid}")),
                             what="delivery")
+    assert not unread.search(await inbox() or "")  # opened: no longer new
     assert "/act/accept" in page and "/act/reject" in page and "/act/reply" not in page
     csrf = csrf_of(page)
     async with recipient.post(sc.url(f"/requests/{rid}/act/reject"), data={"csrf": csrf}) as r:

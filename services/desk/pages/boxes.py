@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import uuid
 
+import asyncpg
 from aiohttp import web
 
 from protocol.errors import ErrorCode
@@ -35,6 +36,16 @@ def decode(cursor: str) -> tuple[dt.date, uuid.UUID]:
         raise ApiError(400, ErrorCode.BAD_QUERY, "not a cursor this page made") from None
 
 
+async def last_seen(
+    conn: asyncpg.Connection, investigator: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dt.datetime]:
+    """When the investigator last opened each request (its audited views)."""
+    rows = await conn.fetch(
+        "SELECT request_id, max(at) AS at FROM audit_log WHERE request_id = ANY($1)"
+        " AND investigator_id = $2 AND action = 'view' GROUP BY request_id", ids, investigator)
+    return {r["request_id"]: r["at"] for r in rows}
+
+
 def _per(value: str | None) -> int:
     return min(max(int(value), 5), 100) if value and value.isdigit() else PAGE
 
@@ -47,16 +58,19 @@ async def box_page(request: web.Request) -> web.Response:
     given = {k: v for k, v in shown.items() if v}
     error = None
     rows = []
+    seen: dict[uuid.UUID, dt.datetime] = {}
     per = _per(request.query.get("per"))
     try:
         filters, _ = query.parse(given | {"box": box}, session.who.bureau, desk.today())
         after = decode(request.query["cursor"]) if request.query.get("cursor") else None
         async with desk.pool.acquire() as conn:
             rows = await search(conn, filters, per, after, by_due=True)
+            seen = await last_seen(conn, session.who.id, [r.id for r in rows])
     except (ApiError, Refused) as exc:
         error = exc.message
     names, today = await desk.names(), desk.today()
-    items = [(r, present.deadline(r.state, r.due_date, today)) for r in rows]
+    items = [(r, present.deadline(r.state, r.due_date, today),
+              r.id not in seen or seen[r.id] < r.updated_at) for r in rows]
     nxt = encode(rows[-1].due_date, rows[-1].id) if len(rows) == per else None
     return render("box.html", request, session, {
         "box": box, "items": items, "names": names, "shown": shown, "given": given, "error": error,
