@@ -5,7 +5,7 @@ PY := .venv/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench schemas clean venv infra history
+.PHONY: run test lint bench schemas clean venv infra history lock mutants docker docker-images test-docker
 
 venv:
 	@bash deploy/scripts/bootstrap-venv.sh
@@ -17,8 +17,12 @@ run: venv infra
 	$(PY) -m services.demo $(ARGS)
 
 # pytest first, then lint (in this order even under make -j).
+# Then the Docker deployment where an engine can be started (XIECHA_DOCKER_TEST=0 leaves it out).
 test: venv infra
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@if [[ $${XIECHA_DOCKER_TEST:-1} == 0 ]]; then echo "test-docker: left out (XIECHA_DOCKER_TEST=0)"; \
+	elif bash deploy/scripts/ensure-docker.sh; then $(MAKE) --no-print-directory test-docker; \
+	else echo "test-docker: no Docker engine can be started here; not run"; fi
 	@$(MAKE) --no-print-directory lint
 
 lint: venv
@@ -28,6 +32,27 @@ lint: venv
 # A fresh hub filled with 1.21 million completed checks of history (ARGS='--checks N').
 history: venv infra
 	$(PY) -m services.hub simulate-history $(ARGS)
+
+# Refresh requirements.lock (exact versions, hashes) from pyproject.toml's ranges, from PyPI.
+lock: venv
+	.venv/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+		--python-version 3.11 --custom-compile-command "make lock" --upgrade -o requirements.lock
+
+# Apply each deliberate breakage of tests/mutants/breakages.toml to a scratch copy of the
+# tree and run its tests there: every one must be caught.
+mutants: venv infra
+	$(PY) -m tests.mutants.run $(ARGS)
+
+# Docker: an engine, compose and the local stand-in images (Debian packages, no Docker Hub).
+docker: venv
+	@bash deploy/scripts/ensure-docker.sh
+
+docker-images: docker
+	@bash deploy/docker/build-images.sh
+
+# The compose deployment end to end on free ports, then `down -v` (tests/deploy/test_docker.py).
+test-docker: docker-images
+	XIECHA_DOCKER_TEST=1 $(PY) -m pytest -x -q -p no:randomly tests/deploy/test_docker.py
 
 bench: venv infra
 	$(PY) -m bench.roundtrip $(ARGS)

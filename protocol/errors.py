@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     # identity
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
     # registry and routing
     UNKNOWN_BUREAU = "unknown_bureau"
     NOT_A_PARTNER = "not_a_partner"
@@ -36,3 +37,6 @@ class ErrorCode(StrEnum):
     UNROUTABLE = "unroutable"
     HANDLER_REFUSED = "handler_refused"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    # infrastructure
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    """The database (or broker) is out of reach for now: retry after ``Retry-After``."""

@@ -13,19 +13,32 @@ from urllib.parse import unquote, urlsplit
 
 import aio_pika
 import typer
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from protocol.provinces import rest_of
 from services.common import db, topology
 from services.common.logs import configure_logging
 from services.common.rabbit_admin import RabbitAdmin
 from services.hub.registry_loader import load_registry
 from services.hub.settings import HubSettings
 
+OWN_DESKS = {"zj": "33", "gd": "44", "sc": "51"}
+"""Regions with a desk of their own in the default installation."""
+REST_REGION = "rest"
+"""The desk that serves every province without one of its own."""
+
+
+def default_desks() -> str:
+    """zj:33,gd:44,sc:51,rest:11+12+...: every province has a desk."""
+    rest = "+".join(rest_of(OWN_DESKS.values()))
+    return ",".join([*(f"{r}:{p}" for r, p in OWN_DESKS.items()), f"{REST_REGION}:{rest}"])
+
 
 class SetupSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XIECHA_SETUP_", frozen=True)
 
-    desks: str = "zj:33,gd:44,sc:51"
+    desks: str = Field(default_factory=default_desks)
     """Comma-separated region:provinces, provinces joined by '+', e.g. zj:33,south:44+45."""
     desk_dsn_template: str = "postgresql://postgres:postgres@127.0.0.1:5432/xiecha_desk_{region}"
 

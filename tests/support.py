@@ -98,12 +98,14 @@ class DeskHandle:
         return str(self.server.make_url(path))
 
     async def investigator(
-        self, bureau: str, name: str | None = None, role: str = "investigator"
+        self, bureau: str, name: str | None = None, role: str = "investigator",
+        expires_at: dt.datetime | None = None,
     ) -> str:
         """A fresh investigator (or coordinator) of ``bureau`` on this desk; its token."""
         pool = await db.open_pool(self.settings.dsn, min_size=1, max_size=1)
         async with pool.acquire() as conn:
-            _, token = await investigators.add(conn, name or f"inv-{bureau}", bureau, role)
+            _, token = await investigators.add(conn, name or f"inv-{bureau}", bureau, role,
+                                               expires_at=expires_at)
         await pool.close()
         return token
 
@@ -152,7 +154,12 @@ class Clock:
         self.now += dt.timedelta(**delta)
 
 
-async def start_system(desks: dict[str, str] = DESKS, clock: Clock | None = None) -> System:
+async def start_system(
+    desks: dict[str, str] = DESKS, clock: Clock | None = None,
+    desk_dsn: Callable[[str, str], Awaitable[str]] | None = None, **desk_options: Any,
+) -> System:
+    """Hub and ``desks``; ``desk_dsn(region, dsn)`` may route a desk's database (a proxy);
+    ``desk_options`` are extra DeskSettings of every desk."""
     scratch = Scratch()
     await scratch.open()
     hub_dsn = scratch.dsn("hub")
@@ -165,11 +172,12 @@ async def start_system(desks: dict[str, str] = DESKS, clock: Clock | None = None
     await pool.close()
     handles = {}
     for region, provinces in desks.items():
+        dsn = scratch.dsn(f"desk_{region}")
         settings = DeskSettings(region=region, provinces=provinces,
-                                database_url=scratch.dsn(f"desk_{region}"),
+                                database_url=await desk_dsn(region, dsn) if desk_dsn else dsn,
                                 amqp_url=scratch.amqp_url,
                                 # a hand-moved clock: the test owns the only deadline tick
-                                deadline_check_seconds=0 if clock else 60)
+                                deadline_check_seconds=0 if clock else 60, **desk_options)
         server = TestServer(create_desk(settings, **({"clock": clock} if clock else {})))
         await server.start_server()
         handles[region] = DeskHandle(region, server, settings)

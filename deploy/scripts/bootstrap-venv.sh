@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Create .venv (Python >= 3.11) if missing and install the project with its dev
-# extras, only again when pyproject.toml is newer than .venv/.installed.
+# Create .venv (Python >= 3.11) if missing and install the exact, hashed versions of
+# requirements.lock, then the project itself (no dependencies of its own); only again when
+# pyproject.toml or requirements.lock is newer than .venv/.installed. `make lock` refreshes
+# the lock file.
 # Env: PYTHON (interpreter used to create the venv; default: first >= 3.11 found).
 set -euo pipefail
 
@@ -25,15 +27,21 @@ if ! new_enough "$VENV/bin/python"; then
     echo "venv: created $VENV with $("$VENV/bin/python" -V)"
 fi
 
-if [[ ! -f $STAMP || pyproject.toml -nt $STAMP ]]; then
-    if ! "$VENV/bin/python" -m pip install --disable-pip-version-check -q -e '.[dev]' \
-        </dev/null >"$LOG" 2>&1; then
+pip_install() {
+    if ! "$VENV/bin/python" -m pip install --disable-pip-version-check -q "$@" \
+        </dev/null >>"$LOG" 2>&1; then
         cat "$LOG" >&2
-        echo "bootstrap-venv: pip install -e '.[dev]' failed (log: $LOG)" >&2
+        echo "bootstrap-venv: pip install $* failed (log: $LOG)" >&2
         exit 1
     fi
+}
+
+if [[ ! -f $STAMP || pyproject.toml -nt $STAMP || requirements.lock -nt $STAMP ]]; then
+    : >"$LOG"
+    pip_install --require-hashes -r requirements.lock
+    pip_install --no-deps -e .
     touch "$STAMP"
-    echo "venv: installed xiecha[dev] into $VENV"
+    echo "venv: installed requirements.lock and xiecha into $VENV"
 fi
 
 bash deploy/scripts/setup-frontend.sh

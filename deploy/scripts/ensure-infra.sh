@@ -5,11 +5,13 @@
 #
 # For each server, in order:
 #   (a) already reachable at the configured host/port  -> use it
-#   (b) installed locally                              -> start it
-#   (c) root with apt-get                              -> install from Debian, start it
+#   (b) installed locally, serving that port           -> start it
+#   (c) root with apt-get, the server's default port   -> install from Debian, start it
 #   (d) Docker engine + compose                        -> docker compose up -d <service>
 #   (e) otherwise                                      -> fail, saying what to install
 # Starting or installing anything is only tried when the host is this machine.
+# Debian's packages serve the default ports (5432; 5672 and 15672), so another
+# port goes to compose, which publishes its services at these same variables.
 #
 # Env: XIECHA_PG_HOST (127.0.0.1), XIECHA_PG_PORT (5432), XIECHA_AMQP_HOST
 # (127.0.0.1), XIECHA_AMQP_PORT (5672), XIECHA_RABBIT_MGMT_PORT (15672),
@@ -119,7 +121,13 @@ compose_up() {
     quiet $cmd -f "$COMPOSE_FILE" up -d "$1" || die "$cmd up -d $1 failed"
 }
 
-pg_local_installed() { have pg_ctlcluster && compgen -G '/etc/postgresql/*/*/postgresql.conf' >/dev/null; }
+# A local cluster configured for PG_PORT (Debian's clusters say their port in postgresql.conf).
+pg_local_installed() {
+    have pg_ctlcluster || return 1
+    grep -qsE "^[[:space:]]*port[[:space:]]*=[[:space:]]*$PG_PORT\b" /etc/postgresql/*/*/postgresql.conf
+}
+
+rabbit_default_ports() { [[ $AMQP_PORT == 5672 && $MGMT_PORT == 15672 ]]; }
 
 pg_start_local() {
     local conf dir ver name
@@ -142,7 +150,7 @@ ensure_postgres() {
     elif pg_local_installed; then
         pg_start_local
         what="started local server at $where"
-    elif [[ $EUID -eq 0 ]] && have apt-get; then
+    elif [[ $EUID -eq 0 && $PG_PORT == 5432 ]] && have apt-get; then
         apt_install postgresql
         pg_start_local
         wait_for "$TIMEOUT" pg_ready || die "postgresql: installed but not ready at $where after ${TIMEOUT}s"
@@ -171,15 +179,15 @@ ensure_rabbitmq() {
         what="already up at $where"
     elif ! is_local "$AMQP_HOST"; then
         die "rabbitmq: nothing answers at $where (a remote host: not starting anything)"
-    elif have rabbitmq-server; then
+    elif rabbit_default_ports && have rabbitmq-server; then
         rabbit_start_local
         what="started local server at $where" started=1
-    elif [[ $EUID -eq 0 ]] && have apt-get; then
+    elif rabbit_default_ports && [[ $EUID -eq 0 ]] && have apt-get; then
         apt_install rabbitmq-server
         rabbit_start_local
         what="installed from Debian and started at $where" started=1
     elif compose_up rabbitmq; then
-        what="started docker compose service at $where" started=1
+        what="started docker compose service at $where" started=compose
     else
         die "rabbitmq: nothing answers at $where and there is no local server, no apt-get" \
             "(as root) and no Docker engine with compose. Install RabbitMQ 3.10+ with the" \
@@ -191,10 +199,14 @@ ensure_rabbitmq() {
 
     if ! mgmt_ok; then
         # A node that just booted may still be starting its plugins.
-        if [[ -n $started ]]; then
+        if [[ $started == compose ]]; then
+            wait_for "$TIMEOUT" mgmt_ok || true
+        elif [[ -n $started ]]; then
             wait_for 15 mgmt_ok || true
         fi
-        if ! mgmt_ok && have rabbitmq-plugins && is_local "$AMQP_HOST"; then
+        # The image's node has it on; a local node may need it (never another node).
+        if ! mgmt_ok && [[ $started != compose ]] && rabbit_default_ports \
+            && have rabbitmq-plugins && is_local "$AMQP_HOST"; then
             quiet rabbitmq-plugins enable rabbitmq_management \
                 || die "rabbitmq: rabbitmq-plugins enable rabbitmq_management failed"
             what="$what; enabled the management plugin"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
-from protocol.v1.types import CreditCode, LongText, ShortText
+from protocol.v1.types import CreditCode, LongText, SaneDate, ShortText
 
 
 class Frozen(BaseModel):
@@ -70,7 +69,7 @@ class RequestContent(Frozen):
     kind: RequestKind
     subject: Subject
     questions: Annotated[tuple[Question, ...], Field(min_length=1, max_length=50)]
-    due_date: dt.date | None = None
+    due_date: SaneDate | None = None
     """A later due date than the kind's default limit; None for the default."""
     handling: Annotated[tuple[Handling, ...], Field(max_length=len(Handling))] = ()
     """Restrictions that travel with every copy of the request and its answers."""

@@ -7,14 +7,13 @@ desk asks for one, in ``request.command`` messages (asked, not yet decided).
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from protocol.v1.content import Frozen, ReplyContent
-from protocol.v1.types import BureauCode, LongText, ShortText
+from protocol.v1.types import BureauCode, LongText, SaneDate, ShortText
 
 
 class RejectReason(StrEnum):
@@ -47,7 +46,7 @@ class Undeliverable(Frozen):
 
 class Accepted(Frozen):
     event: Literal["accepted"] = "accepted"
-    proposed_due_date: dt.date | None = None
+    proposed_due_date: SaneDate | None = None
     """The recipient may propose another due date when accepting."""
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from types import ModuleType
-from typing import Annotated
+from typing import Annotated, Final
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -14,6 +15,11 @@ BureauCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 """A bureau is named by the 6-digit administrative division code it is competent for."""
 
 ProvinceCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
+
+EARLIEST: Final = dt.date(2000, 1, 1)
+LATEST: Final = dt.date(2099, 12, 31)
+SaneDate = Annotated[dt.date, Field(ge=EARLIEST, le=LATEST)]
+"""Every date xiecha takes: 9999-12-31 and 0001-01-01 overflowed date arithmetic (500s)."""
 
 Address = Annotated[str, StringConstraints(pattern=r"^(\d{6}|hub|desk\.[a-z0-9_-]{1,32})$")]
 """Who sends or receives a message: a bureau code, the hub, or a regional desk."""

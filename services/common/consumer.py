@@ -71,6 +71,15 @@ class Consumer:
         self._observers = tuple(observers)
         self._backoff = backoff
 
+    @property
+    def queue_name(self) -> str:
+        return self._queue.name
+
+    @property
+    def consuming(self) -> bool:
+        """Registered with the broker on an open channel."""
+        return self._tag is not None and not self._channel.is_closed
+
     async def start(self) -> None:
         self._tag = await self._queue.consume(self._spawn, no_ack=False)
 

@@ -13,6 +13,15 @@ from services.common.paths import deploy_dir
 
 log = structlog.get_logger()
 
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, unreachable
+    TimeoutError,
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError
+    asyncpg.exceptions.OperatorInterventionError,  # AdminShutdown, CannotConnectNow, ...
+    asyncpg.exceptions.InsufficientResourcesError,  # TooManyConnections
+)
+"""Errors that say the database is out of reach for now, not that the request is wrong."""
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from protocol.errors import ErrorCode
+from services.common import db
 
 log = structlog.get_logger()
 
@@ -24,6 +25,7 @@ M = TypeVar("M", bound=BaseModel)
 HandlerT = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CORRELATION_HEADER = "X-Correlation-ID"
+RETRY_AFTER_SECONDS = 5
 CORRELATION = web.RequestKey("correlation_id", str)
 
 
@@ -63,6 +65,12 @@ async def error_middleware(request: web.Request, handler: HandlerT) -> web.Strea
         return await handler(request)
     except ApiError as exc:
         return error_response(exc.status, exc.code, exc.message, exc.details)
+    except db.UNAVAILABLE as exc:
+        log.warning("database unavailable", error=f"{type(exc).__name__}: {exc}")
+        response = error_response(503, ErrorCode.SERVICE_UNAVAILABLE,
+                                  "the service's database is out of reach; retry shortly")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     except web.HTTPException as exc:
         if exc.status in _HTTP_CODES:
             code, message = _HTTP_CODES[exc.status]

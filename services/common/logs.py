@@ -1,4 +1,10 @@
-"""JSON logs through structlog, with correlation ids bound per request or message."""
+"""JSON logs through structlog, with correlation ids bound per request or message.
+
+Every line, structlog's and the standard library's, passes ``mask_personal_data`` last
+before rendering: resident ID numbers, phone numbers and personal fields are masked in
+the message, the fields and the traceback. Tracebacks carry no local variables (a
+handler's locals hold complainants' items).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,20 @@ import sys
 from typing import TextIO
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
+
+from services.common.masking import mask_value
+
+TRACEBACKS = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+"""Tracebacks as dicts, without the frames' local variables."""
+
+
+def mask_personal_data(
+    _logger: object, _method: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """The event with personal data masked in every value, tracebacks included."""
+    masked: structlog.types.EventDict = mask_value(dict(event))
+    return masked
 
 
 def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
@@ -20,7 +40,8 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     structlog.configure(
         processors=[
             *shared,
-            structlog.processors.dict_tracebacks,
+            TRACEBACKS,
+            mask_personal_data,
             structlog.processors.EventRenamer("msg"),
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
@@ -33,6 +54,8 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
         structlog.stdlib.ProcessorFormatter(
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                TRACEBACKS,
+                mask_personal_data,
                 structlog.processors.EventRenamer("msg"),
                 structlog.processors.JSONRenderer(ensure_ascii=False),
             ],

@@ -3,7 +3,10 @@
 Guarantee: a message enqueued in a committed transaction is published at least
 once, with publisher confirms, in enqueue order per relay; it is deleted only after
 the broker confirmed it. A crash between confirm and delete republishes it, which
-consumers absorb because they are idempotent by message id.
+consumers absorb because they are idempotent by message id. A row that can never be
+published (an exchange the topology lacks) moves to ``outbox_failed`` with its reason
+instead of blocking the rows after it. The relay fails loudly (its supervisor restarts
+it, listening again) when its database or broker connection is lost.
 """
 
 from __future__ import annotations
@@ -12,16 +15,24 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Final
 
 import aio_pika
 import asyncpg
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange
 
-from protocol import routing
+from protocol import routing, topology
 from protocol.v1 import Message
 
 log = structlog.get_logger()
+
+KNOWN_EXCHANGES: Final = frozenset(e.name for e in topology.EXCHANGES)
+
+
+class ListenerLost(ConnectionError):
+    """The relay's LISTEN connection is gone (say, PostgreSQL restarted)."""
+
 
 AfterPublish = Callable[
     [asyncpg.Connection, Sequence[asyncpg.Record], dt.datetime], Awaitable[None]
@@ -65,8 +76,9 @@ class OutboxRelay:
         max_bytes: int = 8 * 1024 * 1024,
         poll_seconds: float = 1.0,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        alive: Callable[[], None] = lambda: None,
     ) -> None:
-        self._pool, self._channel, self._clock = pool, channel, clock
+        self._pool, self._channel, self._clock, self._alive = pool, channel, clock, alive
         self._after_publish = after_publish
         self._batch, self._max_bytes, self._poll = batch, max_bytes, poll_seconds
         self._wake = asyncio.Event()
@@ -80,7 +92,7 @@ class OutboxRelay:
     async def flush_once(self) -> int:
         """Publish one batch; returns how many messages were confirmed and removed."""
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await self._claim(conn)
+            rows = await self._set_aside_poison(conn, await self._claim(conn))
             if not rows:
                 return 0
             started = self._clock()
@@ -93,6 +105,18 @@ class OutboxRelay:
                 await self._after_publish(conn, rows, started)
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
         return len(rows)
+
+    async def _set_aside_poison(
+        self, conn: asyncpg.Connection, rows: list[asyncpg.Record]
+    ) -> list[asyncpg.Record]:
+        """Move rows that can never be published to ``outbox_failed``; the others."""
+        poison = [r["id"] for r in rows if r["exchange"] not in KNOWN_EXCHANGES]
+        if poison:
+            await conn.execute(
+                "WITH gone AS (DELETE FROM outbox WHERE id = ANY($1) RETURNING *)"
+                " INSERT INTO outbox_failed SELECT gone.*, 'unknown exchange' FROM gone", poison)
+            log.error("outbox rows set aside: unknown exchange", count=len(poison))
+        return [r for r in rows if r["id"] not in poison]
 
     async def _claim(self, conn: asyncpg.Connection) -> list[asyncpg.Record]:
         """Lock the next rows, up to ``batch`` rows and ``max_bytes`` of payload (at least one)."""
@@ -112,22 +136,24 @@ class OutboxRelay:
         return list(await conn.fetch("SELECT * FROM outbox WHERE id = ANY($1) ORDER BY id", ids))
 
     async def run(self) -> None:
+        """Listen for NOTIFY and publish until cancelled; raises when a connection is lost."""
         async with self._pool.acquire() as listener:
             wake = lambda *_: self._wake.set()  # noqa: E731
             await listener.add_listener("outbox", wake)
             try:
-                await self._loop()
+                await self._loop(listener)
             finally:
-                await listener.remove_listener("outbox", wake)
+                if not listener.is_closed():
+                    await listener.remove_listener("outbox", wake)
 
-    async def _loop(self) -> None:
+    async def _loop(self, listener: asyncpg.Connection) -> None:
         while True:
+            if listener.is_closed():
+                raise ListenerLost("the outbox LISTEN connection was closed")
             self._wake.clear()
-            try:
-                if await self.flush_once():
-                    continue
-            except (aio_pika.exceptions.AMQPError, ConnectionError, OSError) as exc:
-                log.warning("outbox publish failed; will retry", error=str(exc))
-                await asyncio.sleep(self._poll)
+            published = await self.flush_once()
+            self._alive()
+            if published:
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)

@@ -2,6 +2,8 @@
 
 Start-up order: database (created and migrated), broker topology, relay, consumers.
 Shut-down runs in reverse, letting in-flight messages finish before connections close.
+Background work runs under the ``Supervisor`` (restarted after a failure); ``health``
+names every part and whether it is well.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from services.common import db, topology
 from services.common.consumer import Consumer
 from services.common.handling import Handler
 from services.common.outbox import AfterPublish, OutboxRelay
+from services.common.supervise import Supervisor
 
 log = structlog.get_logger()
 
@@ -38,7 +41,7 @@ class Runtime:
     pool: asyncpg.Pool = field(init=False)
     connection: AbstractRobustConnection = field(init=False)
     _consumers: list[Consumer] = field(default_factory=list, init=False)
-    _relay: asyncio.Task[None] | None = field(default=None, init=False)
+    supervisor: Supervisor = field(default_factory=Supervisor)
 
     async def open(self) -> None:
         await db.ensure_database(self.dsn)
@@ -55,8 +58,9 @@ class Runtime:
         queues = await topology.declare_all(consuming, self.service, self.region, self.provinces)
         publishing = await self.connection.channel(publisher_confirms=True)
         relay = OutboxRelay(self.pool, publishing, after_publish=after_publish,
-                            clock=self.clock)
-        self._relay = asyncio.create_task(relay.run(), name=f"{self.service}-outbox-relay")
+                            clock=self.clock,
+                            alive=lambda: self.supervisor.mark_healthy("outbox_relay"))
+        self.supervisor.start("outbox_relay", relay.run)
         for queue in queues.values():
             consumer = Consumer(self.pool, consuming, queue, handler, concurrency=self.concurrency)
             await consumer.start()
@@ -66,12 +70,26 @@ class Runtime:
     async def close(self) -> None:
         for consumer in self._consumers:
             await consumer.stop()
-        if self._relay is not None:
-            self._relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay
+        await self.supervisor.close()
         with contextlib.suppress(Exception):
             await self.connection.close()
         with contextlib.suppress(Exception):
             await self.pool.close()
         log.info("service stopped")
+
+    async def health(self) -> dict[str, dict[str, object]]:
+        """Each part: database, broker, every consumer and supervised task."""
+        parts: dict[str, dict[str, object]] = {
+                 "database": await self._database_health(),
+                 "broker": {"ok": not self.connection.is_closed}}
+        for consumer in self._consumers:
+            parts[f"consumer:{consumer.queue_name}"] = {"ok": consumer.consuming}
+        return parts | self.supervisor.health()
+
+    async def _database_health(self) -> dict[str, object]:
+        try:
+            async with asyncio.timeout(2):
+                await self.pool.fetchval("SELECT 1")
+        except Exception as exc:  # any failure means: not usable now
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        return {"ok": True}

@@ -1,4 +1,4 @@
-"""``python -m services.demo``: set up, start the hub and three desks, show them working."""
+"""``python -m services.demo``: set up, start the hub and four desks, show them working."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ from typing import Annotated
 import aiohttp
 import typer
 
+from protocol.provinces import rest_of
 from services.common import db
 from services.common.logs import configure_logging
 from services.demo.processes import Service
 from services.demo.traffic import DEMO_BUREAUS, DEMO_COORDINATORS, Traffic, demo_token
 from services.desk.store import investigators
 from services.hub.settings import HubSettings
-from services.setup import SetupSettings, set_up
+from services.setup import OWN_DESKS, REST_REGION, SetupSettings, set_up
 
-PROVINCES = {"zj": "33", "gd": "44", "sc": "51"}
+# Three regions' own desks and the one for every other province: every signed partner
+# is reachable out of the box.
+PROVINCES = {**OWN_DESKS, REST_REGION: ",".join(rest_of(OWN_DESKS.values()))}
 
 
 def services(base_port: int, setup: SetupSettings) -> list[Service]:
@@ -63,7 +66,8 @@ def banner(procs: list[Service]) -> str:
 
 
 async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Path) -> None:
-    setup = SetupSettings(desks=",".join(f"{r}:{p}" for r, p in PROVINCES.items()))
+    desks = ",".join(f"{r}:{p.replace(',', '+')}" for r, p in PROVINCES.items())
+    setup = SetupSettings(desks=desks)
     version = await set_up(HubSettings(), setup)
     typer.echo(f"databases migrated, queues declared, partner registry version {version}")
     await add_demo_investigators(setup)

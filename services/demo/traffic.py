@@ -1,4 +1,4 @@
-"""Demo traffic: investigators of six bureaus in three regions ask and answer each other."""
+"""Demo traffic: investigators of eight bureaus in four regions ask and answer each other."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ DEMO_BUREAUS: dict[str, list[tuple[str, str]]] = {
     "zj": [("330110", "余杭 陈敏"), ("330106", "西湖 王磊")],
     "gd": [("440106", "天河 李娜"), ("440305", "南山 黄伟")],
     "sc": [("510104", "锦江 刘洋"), ("510107", "武侯 张静")],
+    "rest": [("110105", "朝阳 赵刚"), ("310115", "浦东 周琳")],
 }
 DEMO_COORDINATORS: dict[str, tuple[str, str]] = {
     "zj": ("330100", "杭州 协调员"),
     "gd": ("440100", "广州 协调员"),
     "sc": ("510100", "成都 协调员"),
+    "rest": ("110000", "北京 协调员"),
 }
 """One coordinator per region, who sees escalations of its province."""
 KINDS = ["merchant_registration", "complainant_identity", "document_service",

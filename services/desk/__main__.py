@@ -1,9 +1,15 @@
-"""Command line of a regional desk: ``python -m services.desk serve|migrate|add-investigator``."""
+"""Command line of a regional desk: ``python -m services.desk serve|migrate|add-investigator|
+rotate-token|revoke-token|list-investigators``."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+import asyncpg
 import typer
 
 from services.common import db
@@ -13,6 +19,7 @@ from services.desk.app import create_app
 from services.desk.settings import DeskSettings
 from services.desk.store import investigators
 
+T = TypeVar("T")
 cli = typer.Typer(add_completion=False, help=__doc__)
 
 
@@ -37,28 +44,92 @@ def migrate() -> None:
     asyncio.run(go())
 
 
+async def _with_conn(
+    settings: DeskSettings, work: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
+    """Run ``work`` on one connection to the desk's migrated database."""
+    await db.ensure_database(settings.dsn)
+    await db.migrate(settings.dsn, "desk")
+    pool = await db.open_pool(settings.dsn, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await work(conn)
+    finally:
+        await pool.close()
+
+
+def _until(settings: DeskSettings, days: int) -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(days=days or settings.token_days)
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise typer.BadParameter("--id must be an investigator's id (see list-investigators)")\
+            from None
+
+
 @cli.command("add-investigator")
 def add_investigator(
     name: str = typer.Option(..., help="Display name"),
     bureau: str = typer.Option(..., help="6-digit code of the investigator's bureau"),
     token: str = typer.Option("", help="Token to use (a random one by default)"),
     role: str = typer.Option("investigator", help="investigator or coordinator"),
+    days: int = typer.Option(0, help="Days the token stays valid (XIECHA_DESK_TOKEN_DAYS)"),
 ) -> None:
-    """Register an investigator and print the bearer token."""
+    """Register an investigator and print the bearer token (a token someone else holds is
+    refused, never moved)."""
     if role not in ("investigator", "coordinator"):
         raise typer.BadParameter("role must be investigator or coordinator")
     settings = DeskSettings()
 
-    async def go() -> str:
-        await db.ensure_database(settings.dsn)
-        await db.migrate(settings.dsn, "desk")
-        pool = await db.open_pool(settings.dsn, min_size=1, max_size=1)
-        async with pool.acquire() as conn:
-            _, issued = await investigators.add(conn, name, bureau, role, token=token or None)
-        await pool.close()
+    async def issue(conn: asyncpg.Connection) -> str:
+        _, issued = await investigators.add(conn, name, bureau, role, token=token or None,
+                                            expires_at=_until(settings, days))
         return issued
 
-    typer.echo(asyncio.run(go()))
+    try:
+        typer.echo(asyncio.run(_with_conn(settings, issue)))
+    except investigators.TokenTaken as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@cli.command("rotate-token")
+def rotate_token(
+    investigator: str = typer.Option(..., "--id", help="The investigator's id"),
+    days: int = typer.Option(0, help="Days the new token stays valid"),
+) -> None:
+    """Issue a new token for an investigator and print it; the old one stops working."""
+    settings = DeskSettings()
+    who, until = _uuid(investigator), _until(settings, days)
+    new = asyncio.run(_with_conn(settings, lambda c: investigators.rotate(c, who, until)))
+    if new is None:
+        typer.echo("no such investigator", err=True)
+        raise typer.Exit(1)
+    typer.echo(new)
+
+
+@cli.command("revoke-token")
+def revoke_token(
+    investigator: str = typer.Option(..., "--id", help="The investigator's id"),
+) -> None:
+    """Revoke an investigator's token (effective within 5 seconds on running desks)."""
+    who = _uuid(investigator)
+    if not asyncio.run(_with_conn(DeskSettings(), lambda c: investigators.revoke(c, who))):
+        typer.echo("no such investigator", err=True)
+        raise typer.Exit(1)
+    typer.echo("revoked")
+
+
+@cli.command("list-investigators")
+def list_investigators() -> None:
+    """Every investigator: id, bureau, role, name, token expiry and revocation (no tokens)."""
+    for row in asyncio.run(_with_conn(DeskSettings(), investigators.listing)):
+        revoked = row["revoked_at"].isoformat() if row["revoked_at"] else "-"
+        typer.echo(f"{row['id']}\t{row['bureau']}\t{row['role']}\t{row['name']}\t"
+                   f"expires {row['expires_at'].isoformat()}\trevoked {revoked}")
 
 
 if __name__ == "__main__":

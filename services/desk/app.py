@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 
@@ -11,6 +9,7 @@ from aiohttp import web
 
 from services.common import outbox
 from services.common.handling import Dispatcher, MessageRefused, refusals, wrap
+from services.common.health import RUNTIME, health_response
 from services.common.http import json_ok, new_app
 from services.common.runtime import Runtime
 from services.desk import registry
@@ -18,18 +17,20 @@ from services.desk import web as desk_web
 from services.desk.attachments import api as attachments_api
 from services.desk.attachments import inbound as attachments_inbound
 from services.desk.attachments.forward import forward_files
-from services.desk.auth import Tokens
+from services.desk.auth import Gate, Tokens
 from services.desk.bulk import api as bulk_api
 from services.desk.bulk import inbound as bulk_inbound
 from services.desk.bulk.usecases import refuse_transfer_with_items
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
+from services.desk.domain.ratelimit import Buckets, Failures
 from services.desk.pages import routes as pages
 from services.desk.requests import api as requests_api
 from services.desk.requests.confirmed import record_sent
 from services.desk.requests.deadlines import DeadlineWatch
 from services.desk.requests.inbound import RequestInbound
 from services.desk.requests.views import bureau_ref
+from services.desk.sessions import web as session_web
 from services.desk.settings import DeskSettings
 from services.desk.store import registry as registry_store
 
@@ -57,17 +58,20 @@ def _refused(exc: Refused) -> MessageRefused:
 
 def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Application:
     app = new_app(settings.max_body_bytes)
+    gate = Gate(Buckets(settings.token_rate, settings.token_burst),
+                Failures(settings.signin_failures, settings.signin_window_seconds))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         runtime = Runtime("desk", settings.dsn, settings.amqp_url, settings.region,
                           settings.province_codes, settings.consumer_concurrency,
                           settings.db_pool_size, clock)
         await runtime.open()
+        app[RUNTIME] = runtime
         app[desk_web.DESK] = Desk(
             runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
             before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
         )
-        app[desk_web.TOKENS] = Tokens(runtime.pool)
+        app[desk_web.TOKENS] = gate.tokens = Tokens(runtime.pool)
         await runtime.start(wrap(handlers(settings, clock), refusals(Refused, _refused)),
                             after_publish=record_sent)
         async with runtime.pool.acquire() as conn, conn.transaction():
@@ -77,15 +81,15 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
                               settings.remind_before_days, settings.escalate_after_days)
         app[WATCH] = watch
         every = settings.deadline_check_seconds
-        watching = asyncio.create_task(watch.run(every)) if every else None
+        if every:
+            alive = lambda: runtime.supervisor.mark_healthy("deadline_watch")  # noqa: E731
+            runtime.supervisor.start("deadline_watch", lambda: watch.run(every, alive))
         yield
-        if watching:
-            watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watching
         await runtime.close()
 
     app.cleanup_ctx.append(resources)
+    app[session_web.FAILURES] = gate.failures
+    app.middlewares.append(gate.middleware)
     app.middlewares.append(desk_web.refusal_middleware)
     requests_api.add_routes(app)
     attachments_api.add_routes(app)
@@ -105,7 +109,10 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    """Liveness plus readiness: the registry version this desk has (0 = not yet received)."""
-    async with request.app[desk_web.DESK].pool.acquire() as conn:
-        version = await registry_store.version(conn)
-    return json_ok({"status": "ok", "registry_version": version})
+    """Every part's health, and the registry version this desk has (0 = not yet received)."""
+    try:
+        async with request.app[desk_web.DESK].pool.acquire() as conn:
+            version = await registry_store.version(conn)
+    except Exception:  # the database part says why
+        version = None
+    return await health_response(request.app, registry_version=version)

@@ -34,6 +34,16 @@ class DeskSettings(BaseSettings):
     """How often the background deadline watch runs; 0 turns it off (whoever moves the clock
     by hand, a test, then owns the only tick)."""
 
+    token_days: int = Field(90, ge=1, le=3650)
+    """How long a token issued or rotated from the command line stays valid."""
+    token_rate: float = Field(50.0, gt=0)
+    """Calls per second each token may make, sustained (429 and Retry-After beyond)."""
+    token_burst: int = Field(200, ge=1)
+    """Calls each token may make at once before ``token_rate`` applies."""
+    signin_failures: int = Field(10, ge=1)
+    """Failed sign-ins (unknown, expired or revoked tokens) an address may make per window."""
+    signin_window_seconds: float = Field(60.0, gt=0)
+
     @field_validator("provinces")
     @classmethod
     def _check_provinces(cls, value: str) -> str:

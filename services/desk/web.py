@@ -14,7 +14,7 @@ from aiohttp import web
 
 from protocol.errors import ErrorCode
 from services.common.http import ApiError, HandlerT, json_ok
-from services.desk.auth import Tokens
+from services.desk.auth import CALLER, Tokens
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
 from services.desk.store.investigators import Investigator
@@ -53,13 +53,10 @@ async def refusal_middleware(request: web.Request, handler: HandlerT) -> web.Str
 
 
 async def caller(request: web.Request) -> Investigator:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
-    who = await request.app[TOKENS].resolve(token.strip())
+    """The investigator ``auth.Gate`` signed in for this call."""
+    who: Investigator | None = request.get(CALLER)
     if who is None:
-        raise ApiError(401, ErrorCode.UNAUTHENTICATED, "unknown or revoked token")
+        raise ApiError(401, ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
     return who
 
 

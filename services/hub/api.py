@@ -9,6 +9,8 @@ import asyncpg
 from aiohttp import web
 
 from protocol.errors import ErrorCode
+from protocol.v1.types import EARLIEST, LATEST
+from services.common.health import health_response
 from services.common.http import ApiError, json_ok
 from services.hub import exports, feed, store
 
@@ -23,9 +25,12 @@ def _date(request: web.Request, name: str) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise ApiError(400, ErrorCode.BAD_QUERY, f"{name} must be a date like 2026-01-31") from None
+    if not EARLIEST <= day <= LATEST:
+        raise ApiError(400, ErrorCode.BAD_QUERY, f"{name} must lie in {EARLIEST}..{LATEST}")
+    return day
 
 
 def _period(request: web.Request) -> tuple[dt.date | None, dt.date | None]:
@@ -121,9 +126,7 @@ async def bureau(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    async with request.app[POOL].acquire() as conn:
-        await conn.fetchval("SELECT 1")
-    return json_ok({"status": "ok"})
+    return await health_response(request.app)
 
 
 def add_routes(app: web.Application) -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from services.common import db
+from services.common.health import RUNTIME
 from services.common.http import new_app
 from services.common.runtime import Runtime
 from services.hub import api, pages
@@ -31,6 +32,7 @@ def create_app(dsn: str, amqp_url: str, clock: Clock = utc_now, *,
         runtime = Runtime("hub", dsn, amqp_url, concurrency=concurrency, pool_size=pool_size,
                           clock=clock)
         await runtime.open()
+        app[RUNTIME] = runtime
         app[api.POOL] = runtime.pool
         await runtime.start(HubInbound(clock))
         async with runtime.pool.acquire() as conn, conn.transaction():

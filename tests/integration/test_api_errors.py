@@ -126,6 +126,8 @@ CREATE_REFUSALS: dict[str, tuple[dict[str, Any], int, str, str | None]] = {
                         "questions"),
     "due_date_past": ({"json": body(due_date=PAST)}, 422, VF, "due_date"),
     "due_date_no_date": ({"json": body(due_date="2026-13-01")}, 422, VF, "due_date"),
+    # was accepted; a later provide-info overflowed (500) and a transfer blocked the loop
+    "due_date_9999": ({"json": body(due_date="9999-12-31")}, 422, VF, "due_date"),
     "oversized": ({"json": body(questions=BIG)}, 413, "body_too_large", None),
     "text_plain": ({"data": json.dumps(body()).encode(), "headers": {"Content-Type": "text/plain"}},
                    415, "unsupported_media_type", None),
@@ -197,6 +199,10 @@ ROUTE_REFUSALS = [
     ("GET", "/v1/requests?limit=abc", True, 400, "bad_query"),
     ("GET", "/v1/requests?state=bogus", True, 400, "bad_query"),
     ("GET", "/v1/requests?cursor=garbage", True, 400, "bad_query"),
+    # each of these three answered 500 before dates got a range and search text refused NUL
+    ("GET", "/v1/requests?to=9999-12-31", True, 400, "bad_query"),
+    ("GET", "/v1/requests?from=0001-01-01", True, 400, "bad_query"),
+    ("GET", "/v1/requests?merchant=%00", True, 400, "bad_query"),
     ("GET", f"/v1/requests?cursor={cursor('a|b')}", True, 400, "bad_query"),
     # a forged cursor whose instant lies outside what PostgreSQL can store
     ("GET", f"/v1/requests?cursor={cursor(f'0001-01-01T00:00:00+14:00|{any_uuid()}')}", True,
@@ -212,6 +218,12 @@ async def test_route_and_query_refusals(system: System, method: str, path: str, 
     token = await zj.investigator(YUHANG) if auth else None
     status, err = await send(system, method, zj.url(path), token)
     refused(status, err, want, code)
+
+
+@pytest.mark.parametrize("query", ["from=0001-01-01", "to=9999-12-31", "from=2026-02-30"])
+async def test_hub_stats_date_refusals(system: System, query: str) -> None:
+    status, err = await send(system, "GET", system.hub_url(f"/v1/stats?{query}"))
+    refused(status, err, 400, "bad_query")
 
 
 @pytest.mark.parametrize(("division", "expected"), [

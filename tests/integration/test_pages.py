@@ -12,6 +12,7 @@ import aiohttp
 import pytest_asyncio
 from openpyxl import load_workbook
 
+from services.desk.web import DESK
 from tests.support import DeskHandle, System, eventually, new_request, start_system
 
 WUHOU = "510107"
@@ -69,6 +70,13 @@ async def test_sign_in_csrf_and_sign_out(two: System) -> None:
         assert resp.status == 303
     async with client.get(zj.url("/"), allow_redirects=False) as resp:
         assert resp.status == 303  # the session is gone
+    await client.close()
+    # revoking the token ends its sessions at once
+    client = await browser_of(zj, token)
+    pool = two.desks["zj"].server.app[DESK].pool
+    await pool.execute("UPDATE investigator SET revoked_at = now() WHERE bureau = '330110'")
+    async with client.get(zj.url("/"), allow_redirects=False) as resp:
+        assert resp.status == 303
     await client.close()
 
 
@@ -217,3 +225,19 @@ async def test_bulk_items_with_the_per_row_report_and_the_sheet_round_trip(two: 
     assert counts and "已答复: 2" in counts.group(1) and "待答复: 0" in counts.group(1)
     await requester.close()
     await recipient.close()
+
+
+async def test_failed_sign_ins_share_the_apis_limit(two: System) -> None:
+    """Last in the module: it leaves the sc desk refusing this address for a minute."""
+    sc = two.desks["sc"]
+    client = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    statuses = []
+    for _ in range(12):  # the default allows 10 a minute per address
+        async with client.get(sc.url("/sign-in")) as resp:
+            pre = csrf_of(await resp.text())
+        async with client.post(sc.url("/sign-in"), data={"csrf": pre, "token": "guess"}) as r:
+            statuses.append(r.status)
+    assert statuses[:10] == [401] * 10 and statuses[-1] == 429
+    status, _ = await two.call("GET", sc.url("/v1/me"), "another-guess")
+    assert status == 429  # the API counts the same failures
+    await client.close()

@@ -1,4 +1,4 @@
-"""Working-day deadlines against real Chinese calendars (chinese_calendar 1.11.0 data).
+"""Working-day deadlines against real Chinese calendars (the years chinese_calendar covers).
 
 Pinned calendars, as the package has them:
 - Spring Festival 2025: off Tue 01-28 .. Tue 02-04; working Sun 01-26 and Sat 02-08.
@@ -7,7 +7,7 @@ Pinned calendars, as the package has them:
 - Spring Festival 2026: off Sun 02-15 .. Mon 02-23; working Sat 02-14 and Sat 02-28.
 - Mid-autumn 2026: off Fri 09-25 .. Sun 09-27. National Day 2026: off Thu 10-01 .. Wed 10-07;
   working Sun 09-20 and Sat 10-10.
-- 2027 is not covered: Mon-Fri fallback, provisional.
+- Years after the last one chinese-calendar covers (tests/pins.py): Mon-Fri, provisional.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from services.desk.domain.calendar import (
     is_working_day,
     working_days_between,
 )
+from tests.pins import FIRST_YEAR, LAST_YEAR
 
 D = dt.date
 
@@ -107,25 +108,29 @@ def test_clock_stop_moves_the_due_date_by_the_working_days_stopped() -> None:
 
 
 def test_coverage_boundary() -> None:
-    assert is_covered(D(2004, 1, 1)) and is_covered(D(2026, 12, 31))
-    assert not is_covered(D(2003, 12, 31)) and not is_covered(D(2027, 1, 1))
+    assert is_covered(D(FIRST_YEAR, 1, 1)) and is_covered(D(LAST_YEAR, 12, 31))
+    assert not is_covered(D(FIRST_YEAR - 1, 12, 31)) and not is_covered(D(LAST_YEAR + 1, 1, 1))
     with pytest.raises(NotImplementedError):
-        chinese_calendar.is_workday(D(2027, 1, 1))
+        chinese_calendar.is_workday(D(LAST_YEAR + 1, 1, 1))
 
 
-def test_deadline_into_2027_is_provisional_with_monday_friday_fallback() -> None:
-    # created Mon 2026-12-28, limit 5: 12-29, 12-30, 12-31, Fri 2027-01-01, Mon 2027-01-04
-    assert due_date(D(2026, 12, 28), 5) == Deadline(D(2027, 1, 4), provisional=True)
-    assert is_working_day(D(2027, 1, 1))  # known limitation: New Year's Day 2027 not known
-    assert not is_working_day(D(2027, 1, 2)) and not is_working_day(D(2027, 1, 3))
-    # ending exactly on 12-31 is still official; one more day and it is not
-    assert due_date(D(2026, 12, 24), 5) == Deadline(D(2026, 12, 31), provisional=False)
-    assert due_date(D(2026, 12, 24), 6) == Deadline(D(2027, 1, 1), provisional=True)
-    assert due_date(D(2027, 3, 1), 0) == Deadline(D(2027, 3, 1), provisional=True)
-    assert extend(D(2026, 12, 31), D(2026, 12, 30), D(2027, 1, 4)) == D(2027, 1, 5)
+def test_deadline_into_the_first_unknown_year_is_provisional_monday_to_friday() -> None:
+    # the official working days left in the last covered year, from mid-December
+    start = D(LAST_YEAR, 12, 15)
+    official = [start + dt.timedelta(days=i) for i in range(1, 17)]
+    official = [d for d in official if chinese_calendar.is_workday(d)]
+    assert due_date(start, len(official)) == Deadline(official[-1], provisional=False)
+    # one more and the due date lies in the next year, on its first Monday-to-Friday day
+    unknown = [D(LAST_YEAR + 1, 1, 1) + dt.timedelta(days=i) for i in range(31)]
+    first = next(d for d in unknown if d.weekday() < 5)
+    assert due_date(start, len(official) + 1) == Deadline(first, provisional=True)
+    # known limitation: its holidays are unknown, so its New Year's Day may count
+    assert [is_working_day(d) for d in unknown] == [d.weekday() < 5 for d in unknown]
+    assert due_date(D(LAST_YEAR + 1, 3, 1), 0).provisional
+    assert extend(official[-1], official[-2], first) == add_working_days(official[-1], 2)
 
 
-dates = st.dates(min_value=D(2020, 1, 1), max_value=D(2026, 12, 31))
+dates = st.dates(min_value=D(2020, 1, 1), max_value=D(LAST_YEAR, 12, 31))
 counts = st.integers(min_value=1, max_value=60)
 
 
@@ -146,7 +151,7 @@ def test_between_inverts_add_from_a_working_day(day: dt.date, n: int) -> None:
 @given(dates, counts)
 def test_provisional_exactly_when_due_leaves_the_covered_years(day: dt.date, n: int) -> None:
     deadline = due_date(day, n)
-    assert deadline.provisional == (deadline.due.year > 2026)
+    assert deadline.provisional == (deadline.due.year > LAST_YEAR)
 
 
 @given(dates, dates, dates)

@@ -93,10 +93,9 @@ class DeadlineWatch:
             log.info("deadline rule fired", rule=rule, request_id=str(request_id))
             return 1
 
-    async def run(self, every: float) -> None:
+    async def run(self, every: float, alive: Callable[[], None] = lambda: None) -> None:
+        """Tick every ``every`` seconds; a failure ends the run (its supervisor restarts it)."""
         while True:
-            try:
-                await self.tick()
-            except (asyncpg.PostgresError, OSError) as exc:
-                log.warning("deadline watch failed; will retry", error=str(exc))
+            await self.tick()
+            alive()
             await asyncio.sleep(every)

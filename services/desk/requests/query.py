@@ -6,15 +6,17 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from protocol.errors import ErrorCode
 from protocol.v1.content import RequestKind
-from protocol.v1.types import BureauCode, CreditCode, ProvinceCode
+from protocol.v1.types import BureauCode, CreditCode, ProvinceCode, SaneDate, no_nul
 from services.common.http import ApiError, validation_details
 from services.desk.domain.lifecycle import State
 from services.desk.requests import views
 from services.desk.requests.search import Filters
+
+SearchText = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(no_nul)]
 
 
 class ListQuery(BaseModel):
@@ -26,9 +28,9 @@ class ListQuery(BaseModel):
     counterpart: BureauCode | None = None
     counterpart_province: ProvinceCode | None = None
     credit_code: CreditCode | None = None
-    merchant: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    created_from: dt.date | None = Field(None, alias="from")
-    created_to: dt.date | None = Field(None, alias="to")
+    merchant: SearchText | None = None
+    created_from: SaneDate | None = Field(None, alias="from")
+    created_to: SaneDate | None = Field(None, alias="to")
     overdue: bool = False
     group: uuid.UUID | None = None
     limit: int = Field(50, ge=1, le=200)

@@ -38,14 +38,16 @@ async def open_session(
 
 async def resolve(conn: asyncpg.Connection, sid: str, now: dt.datetime) -> Session | None:
     row = await conn.fetchrow(
-        "SELECT i.id, i.name, i.bureau, i.role, s.csrf FROM web_session s"
+        "SELECT i.id, i.name, i.bureau, i.role, i.expires_at, s.csrf FROM web_session s"
         " JOIN investigator i ON i.id = s.investigator_id"
-        " WHERE s.id_sha256 = $1 AND s.expires_at > $2",
+        " WHERE s.id_sha256 = $1 AND s.expires_at > $2"
+        " AND i.revoked_at IS NULL AND i.expires_at > $2",  # a revoked token ends its sessions
         _digest(sid), now,
     )
     if row is None:
         return None
-    return Session(Investigator(row["id"], row["name"], row["bureau"], row["role"]), row["csrf"])
+    who = Investigator(row["id"], row["name"], row["bureau"], row["role"], row["expires_at"])
+    return Session(who, row["csrf"])
 
 
 async def close(conn: asyncpg.Connection, sid: str, now: dt.datetime) -> None:

@@ -2,7 +2,8 @@
 
 Pages call ``signed_in`` (GET) or ``posted_form`` (POST): the first sends a visitor
 without a session to the sign-in page, the second also refuses a form whose CSRF token
-is not the session's. The sign-in form itself is protected by a double-submit cookie.
+is not the session's. The sign-in form itself is protected by a double-submit cookie;
+its failures count towards the API's per-address limit (``auth.Gate``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
+import time
 from typing import Any
 
 import aiohttp_jinja2
@@ -19,10 +21,13 @@ from multidict import MultiDictProxy
 from protocol.errors import ErrorCode
 from services.common.http import ApiError
 from services.common.pages import gettext
+from services.desk.domain.ratelimit import Failures, retry_after
 from services.desk.sessions import store
 from services.desk.sessions.store import Session
 from services.desk.web import DESK, TOKENS
 
+FAILURES = web.AppKey("signin_failures", Failures)
+"""Failed sign-ins per client address, shared with the API's ``auth.Gate``."""
 COOKIE = "xiecha_session"
 PRE_COOKIE = "xiecha_signin_csrf"
 TTL = dt.timedelta(hours=12)
@@ -93,8 +98,14 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     given = _text(form.get("csrf")) or ""
     if not pre or not hmac.compare_digest(pre, given):
         raise ApiError(403, ErrorCode.FORBIDDEN, "the sign-in form's CSRF token is wrong")
+    failures, address = request.app[FAILURES], request.remote or ""
+    wait = failures.wait(address, time.monotonic())
+    if wait:
+        raise ApiError(429, ErrorCode.RATE_LIMITED, "too many failed sign-ins from this"
+                       f" address; try again in {retry_after(wait)} s")
     who = await request.app[TOKENS].resolve((_text(form.get("token")) or "").strip())
     if who is None:
+        failures.failed(address, time.monotonic())
         return await sign_in_page(request, gettext(request)("Unknown or revoked sign-in token."))
     desk = request.app[DESK]
     async with desk.pool.acquire() as conn:
