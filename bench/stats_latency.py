@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
+from services.common.logs import configure_logging
 from services.hub.app import create_web_app
 from services.hub.counting import china_day
 from services.hub.history import Plan, history
@@ -40,6 +42,10 @@ def p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100)[98] * 1000
 
 
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
 async def timed(n: int, call: Callable[[], Awaitable[object]]) -> list[float]:
     out = []
     for _ in range(n):
@@ -50,6 +56,7 @@ async def timed(n: int, call: Callable[[], Awaitable[object]]) -> list[float]:
 
 
 async def http_p99(dsn: str, port: int, since: dt.date, until: dt.date) -> dict[str, float]:
+    configure_logging("hub", "WARNING")  # no log line per call
     runner = web.AppRunner(create_web_app(dsn, PageConfig(desks={})), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -64,7 +71,8 @@ async def http_p99(dsn: str, port: int, since: dt.date, until: dt.date) -> dict[
                     assert r.status == 200, await r.text()
                     await r.read()
             await timed(50, get)  # warm up
-            out[name] = p99(await timed(1000, get))
+            samples = await timed(1000, get)
+            out[name], out[name + "_p50"] = p99(samples), p50(samples)
     await runner.cleanup()
     return out
 
@@ -84,7 +92,8 @@ async def scan_p99(conn: asyncpg.Connection, plan: Plan, since: dt.date,
     await conn.execute("ANALYZE scan_event")
     summary = await timed(20, lambda: conn.fetch(SUMMARY_SCAN))
     sliced = await timed(20, lambda: conn.fetch(SLICE_SCAN, since, until))
-    return {"summary": p99(summary), "slice": p99(sliced), "events": float(len(rows))}
+    return {"summary": p99(summary), "slice": p99(sliced), "summary_p50": p50(summary),
+            "slice_p50": p50(sliced), "events": float(len(rows))}
 
 
 async def main(a: argparse.Namespace) -> None:
@@ -93,15 +102,20 @@ async def main(a: argparse.Namespace) -> None:
     until = dt.date.today()
     since = until.replace(year=until.year - 1, day=1)
     served = await http_p99(a.dsn, a.port, since, until)
+    print(f"load average {os.getloadavg()[0]:.1f}; HTTP, 1000 calls each, p50 / p99:"
+          f" all-time summary {served['summary_p50']:.2f} / {served['summary']:.2f} ms,"
+          f" by-province by-month slice ({since} to {until})"
+          f" {served['slice_p50']:.2f} / {served['slice']:.2f} ms")
+    if a.http_only:
+        return
     conn = await asyncpg.connect(a.dsn)
     try:
         scanned = await scan_p99(conn, plan, since, until)
     finally:
         await conn.close()
-    print(f"p99 over 1000 HTTP calls: all-time summary {served['summary']:.2f} ms,"
-          f" by-province by-month slice ({since} to {until}) {served['slice']:.2f} ms")
-    print(f"full scan of {int(scanned['events'])} events (p99 of 20, SQL only):"
-          f" summary {scanned['summary']:.1f} ms, slice {scanned['slice']:.1f} ms")
+    print(f"full scan of {int(scanned['events'])} events, SQL only, 20 runs, p50 / p99:"
+          f" summary {scanned['summary_p50']:.0f} / {scanned['summary']:.0f} ms,"
+          f" slice {scanned['slice_p50']:.0f} / {scanned['slice']:.0f} ms")
 
 
 if __name__ == "__main__":
@@ -112,4 +126,5 @@ if __name__ == "__main__":
     p.add_argument("--checks", type=int, default=1_210_000)
     p.add_argument("--years", type=int, default=5)
     p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--http-only", action="store_true", help="skip the full-scan comparison")
     asyncio.run(main(p.parse_args()))

@@ -24,7 +24,7 @@ _ADD = {
     "stat_month": "INSERT INTO stat_month (scope, metric, month, n)"
     " SELECT s, m, date_trunc('month', $4::date)::date, n"
     " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(s, m, n)"
-    " ON CONFLICT (scope, month, metric) DO UPDATE SET n = stat_month.n + EXCLUDED.n",
+    " ON CONFLICT (scope, metric, month) DO UPDATE SET n = stat_month.n + EXCLUDED.n",
     "stat_total": "INSERT INTO stat_total (scope, metric, n)"
     " SELECT s, m, n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(s, m, n)"
     " ON CONFLICT (scope, metric) DO UPDATE SET n = stat_total.n + EXCLUDED.n",
@@ -89,16 +89,21 @@ def _next_month(day: dt.date) -> dt.date:
 async def sliced(
     conn: asyncpg.Connection, prefix: str, metrics: Sequence[str],
     since: dt.date, until: dt.date,
-) -> list[asyncpg.Record]:
-    """(scope, month, metric, n) of every scope starting with ``prefix``, month by month
+) -> list[tuple[str, dt.date, dict[str, int]]]:
+    """(scope, month, {metric: n}) of every scope starting with ``prefix``, month by month
     from ``since``'s month to ``until``'s (whole months)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT scope, month, metric, n FROM stat_month"
-        " WHERE scope >= $1 AND scope < $1 || '~' AND month >= $2 AND month <= $3"
-        " AND metric = ANY($4::text[]) ORDER BY scope, month",
+    # the scopes from the small all-time table, then exact key ranges of stat_month
+    # (scope, metric, month) for each: rows read are the rows returned, one per cell out
+    rows = await conn.fetch(
+        "SELECT m.scope, m.month, array_agg(m.metric) AS metrics, array_agg(m.n) AS ns"
+        " FROM stat_month m JOIN"
+        " (SELECT DISTINCT scope FROM stat_total WHERE scope >= $1 AND scope < $1 || '~') t"
+        " ON m.scope = t.scope WHERE m.metric = ANY($4::text[])"
+        " AND m.month >= $2 AND m.month <= $3 GROUP BY m.scope, m.month",
         prefix, since.replace(day=1), until, list(metrics),
     )
-    return rows
+    return [(r["scope"], r["month"], dict(zip(r["metrics"], r["ns"], strict=True)))
+            for r in rows]
 
 
 async def all_time_by_prefix(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,20 +52,17 @@ async def coverage(conn: asyncpg.Connection) -> dict[str, int]:
 
 async def slice_rows(conn: asyncpg.Connection, s: Slice) -> list[dict[str, Any]]:
     """One row per key and month: the key's figures in that month."""
-    cells: dict[tuple[str, dt.date], dict[str, int]] = defaultdict(dict)
-    for r in await counters.sliced(conn, s.prefix, SLICE_METRICS, s.since, s.until):
-        cells[(r["scope"][len(s.prefix):], r["month"])][r["metric"]] = int(r["n"])
+    cells = await counters.sliced(conn, s.prefix, SLICE_METRICS, s.since, s.until)
     return [
-        {"key": key, "month": month.strftime("%Y-%m"), **slice_figures(counts)}
-        for (key, month), counts in cells.items()
+        {"key": scope[len(s.prefix):], "month": month.strftime("%Y-%m"),
+         **slice_figures(counts)}
+        for scope, month, counts in sorted(cells, key=lambda c: (c[0], c[1]))
     ]
 
 
 async def monthly(conn: asyncpg.Connection, scope: str, since: dt.date,
                   until: dt.date) -> list[dict[str, Any]]:
     """``scope``'s figures month by month (whole months from ``since``'s to ``until``'s)."""
-    cells: dict[dt.date, dict[str, int]] = defaultdict(dict)
-    for r in await counters.sliced(conn, scope, SLICE_METRICS, since, until):
-        if r["scope"] == scope:
-            cells[r["month"]][r["metric"]] = int(r["n"])
-    return [{"month": m.strftime("%Y-%m"), **slice_figures(c)} for m, c in sorted(cells.items())]
+    cells = await counters.sliced(conn, scope, SLICE_METRICS, since, until)
+    return [{"month": m.strftime("%Y-%m"), **slice_figures(c)}
+            for s, m, c in sorted(cells, key=lambda c: c[1]) if s == scope]

@@ -70,16 +70,18 @@ async def _write(conn: asyncpg.Connection, days: Counter[tuple[str, str, dt.date
             columns=("scope", "metric", "day", "n"))
         await conn.execute(
             "INSERT INTO stat_month (scope, metric, month, n) SELECT scope, metric,"
-            " date_trunc('month', day)::date, sum(n) FROM stat_day GROUP BY 1, 2, 3")
-        await conn.execute("INSERT INTO stat_total (scope, metric, n)"
-                           " SELECT scope, metric, sum(n) FROM stat_month GROUP BY 1, 2")
+            " date_trunc('month', day)::date, sum(n) FROM stat_day GROUP BY 1, 2, 3"
+            " ORDER BY 1, 2, 3")  # in key order: a slice reads neighbouring pages
+        await conn.execute("INSERT INTO stat_total (scope, metric, n) SELECT scope, metric,"
+                           " sum(n) FROM stat_month GROUP BY 1, 2 ORDER BY 1, 2")
         for table, key in _KEYS.items():
             await conn.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({key})")
         rows: int = await conn.fetchval(
             "SELECT (SELECT count(*) FROM stat_day) + (SELECT count(*) FROM stat_month)"
             " + (SELECT count(*) FROM stat_total)")
+    await conn.execute("VACUUM ANALYZE stat_day, stat_month, stat_total")  # fresh plans
     return rows
 
 
-_KEYS = {"stat_day": "scope, metric, day", "stat_month": "scope, month, metric",
+_KEYS = {"stat_day": "scope, metric, day", "stat_month": "scope, metric, month",
          "stat_total": "scope, metric"}

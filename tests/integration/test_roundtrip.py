@@ -65,3 +65,15 @@ async def test_request_reply_round_trip(system: System) -> None:
     assert figures["accepted"] == figures["replied"] == figures["completed_checks"] == 1
     assert figures["on_time_rate"] == 1.0 and figures["average_turnaround_days"] == 0.0
     assert stats["partners"] >= 800 and stats["provinces_covered"] >= 26
+
+    # And the reply is in every slice: by kind, by province, by flow, as CSV too
+    assert figures["median_turnaround_days"] == figures["p90_turnaround_days"] == 0
+    for by, key in (("kind", "merchant_registration"), ("province", "51"), ("flow", "33>51")):
+        _, sl = await system.call("GET", system.hub_url(f"/v1/stats/slices?by={by}"))
+        row = next(r for r in sl["rows"] if r["key"] == key)
+        assert (row["requests"], row["completed_checks"]) == (1, 1), (by, row)
+    _, period = await system.call("GET", system.hub_url("/v1/stats?from=2000-01-01&to=2999-12-31"))
+    assert period["all"]["period"]["completed_checks"] == 1
+    async with system.http.get(system.hub_url("/v1/stats/slices.csv?by=province")) as resp:
+        body = await resp.read()
+    assert body.startswith(b"\xef\xbb\xbf") and "\r\n51," in body.decode("utf-8-sig")

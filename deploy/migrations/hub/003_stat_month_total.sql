@@ -9,7 +9,7 @@ CREATE TABLE stat_month (
     metric text COLLATE "C" NOT NULL,
     month  date   NOT NULL,
     n      bigint NOT NULL,
-    PRIMARY KEY (scope, month, metric)
+    PRIMARY KEY (scope, metric, month)
 );
 CREATE TABLE stat_total (
     scope  text COLLATE "C" NOT NULL,
