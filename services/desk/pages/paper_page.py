@@ -123,7 +123,10 @@ async def paper(request: web.Request) -> web.Response:
                                asked, replied[-1],
                                [f["name"] for f in files if f["purpose"] == "reply"])
     filename = f"{doc.kind}-{doc.number}.pdf".replace("/", "-")
-    pdf = await asyncio.to_thread(render, doc)  # 60 ms of CPU: off the event loop
+    try:
+        pdf = await asyncio.to_thread(render, doc)  # 60 ms of CPU: off the event loop
+    except FileNotFoundError as exc:  # no CJK font on this machine
+        raise ApiError(503, ErrorCode.SERVICE_UNAVAILABLE, str(exc)) from None
     return web.Response(body=pdf, content_type="application/pdf", headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}",
         "Cache-Control": "private, no-store"})
