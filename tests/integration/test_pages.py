@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import uuid
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -225,6 +226,34 @@ async def test_bulk_items_with_the_per_row_report_and_the_sheet_round_trip(two: 
     assert counts and "已答复: 2" in counts.group(1) and "待答复: 0" in counts.group(1)
     await requester.close()
     await recipient.close()
+
+
+async def test_coordinators_see_their_regions_overdue_requests(two: System) -> None:
+    zj, sc = two.desks["zj"], two.desks["sc"]
+    yuhang = await zj.investigator("330110")
+    body = new_request(WUHOU)
+    body["subject"]["merchant_name"] = "超期商户"
+    _, made = await two.call("POST", zj.url("/v1/requests"), yuhang, json=body)
+    pool = sc.server.app[DESK].pool
+
+    async def delivered() -> bool:
+        return bool(await pool.fetchval("SELECT true FROM request WHERE id = $1", made["id"]))
+
+    await eventually(delivered, what="delivery")
+    # the due date passed (moved back rather than waiting days)
+    await pool.execute("UPDATE request SET due_date = current_date - 3 WHERE id = $1",
+                       uuid.UUID(made["id"]))
+    coordinator = await browser_of(sc, await sc.investigator("510100", role="coordinator"))
+    async with coordinator.get(sc.url("/escalations")) as resp:
+        html = await resp.text()
+    assert resp.status == 200
+    overdue = html[html.index('id="overdue"'):]
+    assert "超期商户" in overdue and "已超期" in overdue
+    investigator = await browser_of(sc, await sc.investigator(WUHOU))
+    async with investigator.get(sc.url("/escalations")) as resp:
+        assert resp.status == 403
+    await coordinator.close()
+    await investigator.close()
 
 
 async def test_failed_sign_ins_share_the_apis_limit(two: System) -> None:
