@@ -134,6 +134,14 @@ async def test_only_allowed_actions_and_bad_forms_are_pages_not_500s(two: System
         assert r.status == 409  # only the requester withdraws
     async with recipient.post(sc.url(f"/requests/{rid}/act/nonsense"), data={"csrf": csrf}) as r:
         assert r.status == 404
+    for path in ("files", "items/answers"):  # a file form must be multipart, CSRF first
+        async with recipient.post(sc.url(f"/requests/{rid}/{path}"), data={"csrf": csrf}) as r:
+            assert r.status == 400
+        form = aiohttp.FormData()
+        form.add_field("csrf", "forged")
+        form.add_field("file", b"%PDF-", filename="a.pdf")
+        async with recipient.post(sc.url(f"/requests/{rid}/{path}"), data=form) as r:
+            assert r.status == 403
     # the live poll says "nothing new" while nothing changed
     version = re.search(r"live\?v=([^\"]+)\"", page)
     assert version
@@ -254,6 +262,37 @@ async def test_coordinators_see_their_regions_overdue_requests(two: System) -> N
         assert resp.status == 403
     await coordinator.close()
     await investigator.close()
+
+
+async def test_the_create_form_warns_of_duplicates_and_explains_bad_input(two: System) -> None:
+    zj = two.desks["zj"]
+    token = await zj.investigator("330105")
+    client = await browser_of(zj, token)
+    async with client.get(zj.url("/new")) as resp:
+        form = await resp.text()
+    async with client.get(zj.url("/new/questions?kind=document_service")) as resp:
+        assert "送达" in await resp.text()  # the kind's preset questions
+    fields = {"csrf": csrf_of(form), "kind": "merchant_registration", "idem": "k1",
+              "merchant_name": "成都某某商贸有限公司", "credit_code": "91510107MA6CJ4KX0W",
+              "question_0": "该商户是否在贵局登记注册？"}
+    async with client.get(zj.url("/new/recipient?credit_code=91510107MA6CJ4KX0W")) as resp:
+        text = await resp.text()
+        assert "510107" in text and 'role="alert"' not in text  # no open request yet
+    async with client.post(zj.url("/new"), data=fields, allow_redirects=False) as resp:
+        assert resp.status == 303
+        first = resp.headers["Location"]
+    async with client.post(zj.url("/new"), data=fields, allow_redirects=False) as resp:
+        assert resp.headers["Location"] == first  # a double submit makes one request
+    async with client.get(zj.url("/new/recipient?credit_code=91510107MA6CJ4KX0W")) as resp:
+        text = await resp.text()
+        assert 'role="alert"' in text and first in text  # the open one is shown first
+    bad = fields | {"idem": "k2", "credit_code": "91510107MA6CJ4KX01"}
+    async with client.post(zj.url("/new"), data=bad) as resp:
+        assert resp.status == 422 and "credit_code" in await resp.text()
+    no_questions = fields | {"idem": "k3", "question_0": ""}
+    async with client.post(zj.url("/new"), data=no_questions) as resp:
+        assert resp.status == 422
+    await client.close()
 
 
 async def test_failed_sign_ins_share_the_apis_limit(two: System) -> None:

@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 from aiohttp import BodyPartReader, web
 
 from protocol.errors import ErrorCode
-from services.common.http import ApiError, correlation_id
+from services.common.http import correlation_id
 from services.desk.bulk import parse, sheets, usecases, views
 from services.desk.domain.errors import Refused
 from services.desk.pages.request_page import show
-from services.desk.sessions.web import check_csrf, signed_in
+from services.desk.sessions.web import multipart_form, signed_in
 from services.desk.web import DESK, path_id
 
 MAX_SHEET_BYTES = 8 * 1024 * 1024
@@ -25,12 +25,7 @@ P = TypeVar("P")
 
 async def _sheet(request: web.Request) -> tuple[bytes, str]:
     """The CSRF part first, then the sheet (its type from the file name), up to 8 MiB."""
-    session = await signed_in(request)
-    reader = await request.multipart()
-    csrf = await reader.next()
-    if not isinstance(csrf, BodyPartReader) or csrf.name != "csrf":
-        raise ApiError(400, ErrorCode.VALIDATION_FAILED, "the form must send csrf first")
-    check_csrf(session, await csrf.text())
+    reader = await multipart_form(request)
     part = await reader.next()
     if not isinstance(part, BodyPartReader) or not part.filename:
         raise Refused(ErrorCode.VALIDATION_FAILED, "choose a sheet (CSV, XLSX or JSON)")

@@ -103,7 +103,9 @@ async def create(request: web.Request) -> web.Response:
                                        correlation_id(request), digest)
     except (ValidationError, Refused) as exc:
         error = _first_error(exc) if isinstance(exc, ValidationError) else exc.message
-        values = raw | {"kind": _kind(raw["kind"]), "idem": key,
+        subject = {k: raw["subject"].get(k, "") for k in
+                   ("merchant_name", "credit_code", "platform", "shop_url")}
+        values = raw | {"kind": _kind(raw["kind"]), "idem": key, "subject": subject,
                         "questions": [q["text"] for q in raw["questions"]]}
         return render("new.html", request, session,
                       {"v": values, "error": error, "max_questions": MAX_QUESTIONS}, 422)

@@ -9,12 +9,12 @@ from aiohttp import BodyPartReader, web
 
 from protocol.errors import ErrorCode
 from protocol.v1.files import MAX_FILE_BYTES
-from services.common.http import ApiError, correlation_id
+from services.common.http import correlation_id
 from services.desk.attachments import limits
 from services.desk.attachments.usecases import Files, Upload
 from services.desk.domain.errors import Refused
 from services.desk.pages.request_page import show
-from services.desk.sessions.web import check_csrf, signed_in
+from services.desk.sessions.web import multipart_form, signed_in
 from services.desk.web import DESK, path_id
 
 
@@ -32,11 +32,7 @@ async def upload(request: web.Request) -> web.Response:
     """The form sends the CSRF token first, then the file (checked before it is read)."""
     session = await signed_in(request)
     rid = path_id(request)
-    reader = await request.multipart()
-    csrf = await reader.next()
-    if not isinstance(csrf, BodyPartReader) or csrf.name != "csrf":
-        raise ApiError(400, ErrorCode.VALIDATION_FAILED, "the form must send csrf first")
-    check_csrf(session, await csrf.text())
+    reader = await multipart_form(request)
     part = await reader.next()
     if not isinstance(part, BodyPartReader) or part.name != "file" or not part.filename:
         return await show(request, "Choose a file to upload.", 422)

@@ -60,6 +60,10 @@ async def reply_number(desk: Desk, conn: asyncpg.Connection, req: Request,
     return f"{event['bureau']}协复〔{year}〕{n}号"
 
 
+def _name(names: dict[str, Any], code: str) -> str:
+    return str(names[code].name) if code in names else code
+
+
 def _subject_lines(req: Request) -> list[str]:
     s = req.content["subject"]
     lines = [f"商户名称：{s['merchant_name']}"]
@@ -72,8 +76,8 @@ def assistance_letter(req: Request, names: dict[str, Any], number: str,
                       files: list[str]) -> Paper:
     name = req.content["subject"]["merchant_name"]
     return Paper(
-        kind="协查函", issuer=names[req.requester].name, number=number,
-        addressee=names[req.recipient].name,
+        kind="协查函", issuer=_name(names, req.requester), number=number,
+        addressee=_name(names, req.recipient),
         title=f"关于协助核查{name}{KIND_WORDS.get(req.kind, '')}的函",
         paragraphs=["因办案需要，请贵局协助核查下列主体的有关情况：", *_subject_lines(req),
                     "请协助核查以下事项："],
@@ -91,8 +95,8 @@ def reply_letter(req: Request, names: dict[str, Any], number: str, asked_number:
     verdict = {True: "（属实）", False: "（不属实）", None: ""}
     name = req.content["subject"]["merchant_name"]
     return Paper(
-        kind="协查回复函", issuer=names[event["bureau"]].name, number=number,
-        addressee=names[req.requester].name, title=f"关于{name}有关情况协查结果的复函",
+        kind="协查回复函", issuer=_name(names, event["bureau"]), number=number,
+        addressee=_name(names, req.requester), title=f"关于{name}有关情况协查结果的复函",
         paragraphs=[f"贵局《关于协助核查{name}{KIND_WORDS.get(req.kind, '')}的函》"
                     f"（{asked_number}）收悉。经核查，现函复如下：",
                     f"核查结果：{reply.get('findings', '')}"],

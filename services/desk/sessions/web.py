@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 import aiohttp_jinja2
-from aiohttp import web
+from aiohttp import BodyPartReader, MultipartReader, web
 from multidict import MultiDictProxy
 
 from protocol.errors import ErrorCode
@@ -69,6 +69,19 @@ async def posted_form(request: web.Request) -> tuple[Session, MultiDictProxy[Any
     form = await request.post()
     check_csrf(session, request.headers.get("X-CSRF-Token") or _text(form.get("csrf")))
     return session, form
+
+
+async def multipart_form(request: web.Request) -> MultipartReader:
+    """A file form's parts, once its first part, the CSRF token, is checked."""
+    session = await signed_in(request)
+    if request.content_type != "multipart/form-data":
+        raise ApiError(400, ErrorCode.VALIDATION_FAILED, "send the form as multipart/form-data")
+    reader = await request.multipart()
+    csrf = await reader.next()
+    if not isinstance(csrf, BodyPartReader) or csrf.name != "csrf":
+        raise ApiError(400, ErrorCode.VALIDATION_FAILED, "the form must send csrf first")
+    check_csrf(session, await csrf.text())
+    return reader
 
 
 def _text(value: object) -> str | None:
