@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import time
+from pathlib import Path
 
 import typer
 
@@ -61,7 +64,7 @@ def simulate_history(
     end = dt.date.today() - dt.timedelta(days=1)
     plan = Plan(checks, end.replace(year=end.year - years), end, seed)
 
-    async def go() -> Loaded:
+    async def go() -> tuple[Loaded, float]:
         await db.ensure_database(s.database_url)
         await db.migrate(s.database_url, "hub")
         pool = await db.open_pool(s.database_url, min_size=1, max_size=1)
@@ -69,18 +72,33 @@ def simulate_history(
             async with pool.acquire() as conn:
                 if not await conn.fetchval("SELECT count(*) FROM registry_state"):
                     await load_registry(conn, s.agreements_csv)
+                backend = await conn.fetchval("SELECT pg_backend_pid()")
                 with typer.progressbar(length=checks, label="checks") as bar:
-                    return await load_history(conn, plan, bar.update)
+                    loaded = await load_history(conn, plan, bar.update)
+                return loaded, _cpu_seconds(backend)
         finally:
             await pool.close()
 
     try:
-        done = asyncio.run(go())
+        done, pg_cpu = asyncio.run(go())
     except ValueError as exc:
         typer.echo(f"simulate-history: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"{checks} completed checks in {done.requests} requests ({done.events} events,"
-               f" {done.counter_rows} counter rows) loaded in {done.seconds:.1f} s")
+               f" {done.counter_rows} counter rows) loaded in {done.seconds:.1f} s"
+               f" (counting {done.counting_seconds:.1f} s, writing"
+               f" {done.seconds - done.counting_seconds:.1f} s); CPU used: this process"
+               f" {time.process_time():.1f} s, its PostgreSQL backend {pg_cpu:.1f} s"
+               f" (load average {os.getloadavg()[0]:.1f})")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a local process (the database backend), from /proc; 0 if not readable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ class Loaded:
     events: int
     counter_rows: int
     seconds: float
+    counting_seconds: float
+    """Wall time of simulating and counting, before the writes."""
 
 
 async def load_history(conn: asyncpg.Connection, plan: Plan,
@@ -54,8 +56,9 @@ async def load_history(conn: asyncpg.Connection, plan: Plan,
             progress(pending)
             pending = 0
     progress(pending)
+    counted = time.perf_counter() - started
     rows = await _write(conn, days)
-    return Loaded(requests, events, rows, time.perf_counter() - started)
+    return Loaded(requests, events, rows, time.perf_counter() - started, counted)
 
 
 async def _write(conn: asyncpg.Connection, days: Counter[tuple[str, str, dt.date]]) -> int:
