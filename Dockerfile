@@ -3,34 +3,35 @@
 # the stand-in that `make docker-images` builds (see deploy/docker/local.env).
 ARG PYTHON_IMAGE=python:3.11-slim
 
-FROM ${PYTHON_IMAGE} AS build
+# Dependencies only, keyed on pyproject.toml and requirements.lock: a change of the
+# source never reinstalls them. The versions come from the lock (as constraints: it
+# also holds the dev tools). pip goes afterwards: nothing installs at run time.
+FROM ${PYTHON_IMAGE} AS deps
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/xiecha
-WORKDIR /src
-# Dependencies in their own layer, keyed on pyproject.toml and the lock: changing the
-# source rebuilds only the small layer below.
-# The versions come from requirements.lock (as constraints: the lock also holds the dev tools).
+WORKDIR /tmp/deps
 COPY pyproject.toml requirements.lock ./
-RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > requirements.txt \
+RUN python -m venv /opt/xiecha \
+    && python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > requirements.txt \
     && sed -n 's/^\([A-Za-z0-9_.-]*==[^ ;]*\).*/\1/p' requirements.lock > constraints.txt \
-    && /opt/xiecha/bin/pip install -c constraints.txt -r requirements.txt
-COPY README.md .
-COPY protocol protocol
-COPY services services
-# The project itself, then pip and setuptools out: nothing installs at run time.
-RUN /opt/xiecha/bin/pip install --no-deps . \
+    && /opt/xiecha/bin/pip install -c constraints.txt -r requirements.txt \
     && /opt/xiecha/bin/pip uninstall -y -q pip setuptools
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/xiecha/bin:$PATH \
+    PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     XIECHA_DEPLOY_DIR=/app/deploy
 RUN useradd --system --no-create-home --uid 10001 xiecha
-COPY --from=build /opt/xiecha /opt/xiecha
-COPY deploy/migrations /app/deploy/migrations
-COPY deploy/rabbitmq /app/deploy/rabbitmq
+COPY --from=deps /opt/xiecha /opt/xiecha
 WORKDIR /app
+# The source as it is (its JSON and SQL included), compiled once here since the
+# non-root user cannot write bytecode next to it.
+COPY deploy/migrations deploy/migrations
+COPY deploy/rabbitmq deploy/rabbitmq
+COPY protocol protocol
+COPY services services
+RUN python -m compileall -q protocol services
 USER xiecha
 EXPOSE 8000
 CMD ["python", "-m", "services.hub", "serve"]

@@ -5,7 +5,7 @@ PY := .venv/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench schemas clean venv infra history lock mutants docker docker-images test-docker
+.PHONY: run test lint bench schemas clean venv infra lock mutants docker docker-images test-docker history
 
 venv:
 	@bash deploy/scripts/bootstrap-venv.sh
@@ -29,10 +29,6 @@ lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/mypy protocol services bench
 
-# A fresh hub filled with 1.21 million completed checks of history (ARGS='--checks N').
-history: venv infra
-	$(PY) -m services.hub simulate-history $(ARGS)
-
 # Refresh requirements.lock (exact versions, hashes) from pyproject.toml's ranges, from PyPI.
 lock: venv
 	.venv/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
@@ -53,6 +49,10 @@ docker-images: docker
 # The compose deployment end to end on free ports, then `down -v` (tests/deploy/test_docker.py).
 test-docker: docker-images
 	XIECHA_DOCKER_TEST=1 $(PY) -m pytest -x -q -p no:randomly tests/deploy/test_docker.py
+
+# A fresh hub filled with 1.21 million completed checks of history (ARGS='--checks N').
+history: venv infra
+	$(PY) -m services.hub simulate-history $(ARGS)
 
 bench: venv infra
 	$(PY) -m bench.roundtrip $(ARGS)

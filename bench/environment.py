@@ -22,6 +22,7 @@ import asyncpg
 
 from services.common import db
 from services.common.rabbit_admin import RabbitAdmin
+from services.common.trust import user_of
 from services.demo.processes import Service
 from services.desk.store import investigators
 from services.hub.settings import HubSettings
@@ -68,6 +69,7 @@ class Scratch:
     suffix: str = field(default_factory=lambda: secrets.token_hex(4))
     vhosts: list[str] = field(default_factory=list)
     databases: list[str] = field(default_factory=list)
+    users: list[str] = field(default_factory=list)
 
     async def new_vhost(self, name: str) -> str:
         vhost = f"xbench_{name}_{self.suffix}"
@@ -90,6 +92,11 @@ class Scratch:
                 await admin.delete_vhost(vhost)
             except Exception as exc:  # keep cleaning up the rest
                 say(f"could not delete vhost {vhost}: {exc}")
+        for user in self.users:
+            try:
+                await admin.delete_user(user)
+            except Exception as exc:
+                say(f"could not delete broker user {user}: {exc}")
         for name in self.databases:
             try:
                 await db.drop_database(f"{PG}/{name}")
@@ -124,13 +131,16 @@ async def prepare(scratch: Scratch) -> Installation:
     template = f"{PG}/xbench_desk_{{region}}_{scratch.suffix}"
     hub_settings = HubSettings(database_url=hub_dsn, amqp_url=amqp_url,
                                rabbit_admin_url=ADMIN, log_level="WARNING")
+    passwords = {key: secrets.token_urlsafe(16) for key in ("hub", *DESKS)}
     setup = SetupSettings(desks=",".join(f"{r}:{p}" for r, p in DESKS.items()),
-                          desk_dsn_template=template)
-    await set_up(hub_settings, setup)
+                          desk_dsn_template=template, admin_amqp_url=amqp_url,
+                          amqp_passwords=passwords)
+    _, urls = await set_up(hub_settings, setup)
+    scratch.users += [user_of(url) for url in urls.values()]
     for region, dsn in desk_dsns.items():
         await add_investigators(dsn, BUREAUS[region])
-    return Installation(vhost, hub_service(hub_dsn, amqp_url),
-                        {r: desk_service(r, dsn, amqp_url) for r, dsn in desk_dsns.items()},
+    return Installation(vhost, hub_service(hub_dsn, urls["hub"]),
+                        {r: desk_service(r, dsn, urls[r]) for r, dsn in desk_dsns.items()},
                         desk_dsns)
 
 

@@ -30,12 +30,15 @@ class ErrorCode(StrEnum):
     UNKNOWN_QUESTION = "unknown_question"
     # evidence files
     CHECKSUM_MISMATCH = "checksum_mismatch"
+    PERSONAL_DATA_HIDDEN = "personal_data_hidden"
     ATTACHMENT_INCOMPLETE = "attachment_incomplete"
     # bus
     UNDECODABLE_MESSAGE = "undecodable_message"
     UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
     UNROUTABLE = "unroutable"
     HANDLER_REFUSED = "handler_refused"
+    SENDER_NOT_SERVED = "sender_not_served"
+    STALE_REGISTRY = "stale_registry"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     # infrastructure
     SERVICE_UNAVAILABLE = "service_unavailable"

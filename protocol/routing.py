@@ -64,6 +64,12 @@ def dead_letter_queue(queue: str) -> str:
     return f"{queue}.dlq"
 
 
+JOINT_DESK_TYPES: Final = ("joint.event", "joint.command", "joint.command_refused",
+                           "joint.file_chunk")
+"""Joint-case messages between desks. Like requests they are addressed to a bureau, so
+``desk_key`` routes them (``v1.desk.51.510107.joint.event`` reaches Sichuan's desk);
+``joint.recorded`` goes to the hub (``hub_key``)."""
+
 ALL_DESKS: Final = "desk.all"
 """Recipient address of broadcasts to every desk."""
 

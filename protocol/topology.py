@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -78,6 +79,93 @@ QUEUES: Final = (
           (Binding(routing.REGISTRY_EXCHANGE, ""),)),
 )
 
+@dataclass(frozen=True)
+class TopicPermission:
+    """Which routing keys a user may publish (``write``) and bind (``read``) on ``exchange``."""
+
+    exchange: str
+    write: str
+    read: str
+
+
+@dataclass(frozen=True)
+class User:
+    """A service's own RabbitMQ user: resource permissions (regular expressions over
+    exchange and queue names) and topic permissions (over routing keys).
+
+    ``{region}`` and ``{provinces}`` (an alternation such as ``33|44``) are filled per desk.
+    Services configure nothing: ``services.setup`` declares the topology as the admin.
+    """
+
+    owner: str
+    name: str
+    configure: str
+    write: str
+    read: str
+    topics: tuple[TopicPermission, ...]
+
+
+_BUREAU_KEY = r"[0-9][0-9]\.[0-9]{6}\.[a-z_.]+$"
+USERS: Final = (
+    User("hub", "xiecha-hub", configure="^$",
+         write=r"^xiecha\.v1\.(desk|registry|dlx)$",
+         read=r"^xiecha\.v1\.hub\.(events|unroutable)$",
+         topics=(TopicPermission(routing.DESK_EXCHANGE,
+                                 r"^v1\.desk\.[0-9][0-9]\.[0-9]{6}\.request\.undeliverable$", "^$"),
+                 TopicPermission(routing.HUB_EXCHANGE, "^$", "^$"))),
+    User("desk", "xiecha-desk-{region}-{provinces}", configure="^$",
+         write=r"^xiecha\.v1\.(desk|hub|dlx)$",
+         read=r"^xiecha\.v1\.desk\.{region}\.(inbox|registry)$",
+         topics=(TopicPermission(routing.DESK_EXCHANGE, r"^v1\.desk\." + _BUREAU_KEY,
+                                 r"^v1\.desk\.({provinces})\.#$"),
+                 TopicPermission(routing.HUB_EXCHANGE,
+                                 r"^v1\.hub\.(({provinces})\.({provinces})[0-9]{4}|desk\.{region})"
+                                 r"\.[a-z_.]+$", "^$"))),
+)
+"""Who may do what on the broker. A desk publishes to the hub only under its own
+bureaus' or its own desk's routing keys, reads only its own queues, and never
+publishes registry messages; the hub reads only its queues. Everyone may dead-letter."""
+
+HUB_USER: Final = "xiecha-hub"
+
+
+def user_name(owner: str, region: str = "", provinces: Iterable[str] = (),
+              vhost: str = "/") -> str:
+    """The RabbitMQ user of the hub or of a desk; a desk's name says which provinces it
+    serves (see ``serves``). Users are global on a broker, so one of another vhost than
+    the default one is suffixed ``@<vhost>``."""
+    base = HUB_USER if owner == "hub" else f"xiecha-desk-{region}-{'.'.join(provinces)}"
+    return base if vhost == "/" else f"{base}@{vhost}"
+
+
+def serves(user: str | None, sender: str) -> bool:
+    """Whether the authenticated publishing ``user`` may send as ``sender`` (an address)."""
+    base = (user or "").split("@", 1)[0]
+    if base == HUB_USER:
+        return sender == "hub"
+    region, _, provinces = base.removeprefix("xiecha-desk-").rpartition("-")
+    if not base.startswith("xiecha-desk-") or not region:
+        return False
+    if sender.isdigit():
+        return sender[:2] in provinces.split(".")
+    return sender == f"desk.{region}"
+
+
+def user_for(owner: str, region: str = "", provinces: Iterable[str] = (),
+             vhost: str = "/") -> User:
+    """``owner``'s user with names and patterns filled for ``region`` and ``provinces``."""
+    codes = tuple(provinces)
+    template = next(u for u in USERS if u.owner == owner)
+
+    def fill(pattern: str) -> str:
+        return pattern.replace("{region}", region).replace("{provinces}", "|".join(codes))
+
+    return User(owner, user_name(owner, region, codes, vhost), fill(template.configure),
+                fill(template.write), fill(template.read),
+                tuple(TopicPermission(t.exchange, fill(t.write), fill(t.read))
+                      for t in template.topics))
+
+
 POLICIES: Final = (
     Policy("xiecha-dead-letters", r"^xiecha\.v1\..*\.dlq$",
            {"max-length": 1_000_000, "overflow": "reject-publish"}),
@@ -93,6 +181,7 @@ def rendered() -> str:
         "dead_letter_queue_arguments": DEAD_LETTER_QUEUE_ARGUMENTS,
         "queues": [asdict(q) for q in QUEUES],
         "policies": [asdict(p) for p in POLICIES],
+        "users": [asdict(u) for u in USERS],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 

@@ -1,65 +1,87 @@
 """One-shot set-up of a whole installation: ``python -m services.setup``.
 
 Creates and migrates the hub's and every desk's database, loads the partner
-registry, applies the RabbitMQ policies and declares every queue up front, so a
-message for a desk that has not started yet waits in its queue instead of
-coming back undeliverable. Safe to run again at any time.
+registry, and provisions the broker (``provision_broker``): the vhost, its policies,
+every queue declared up front (so a message for a desk that has not started yet waits
+in its queue instead of coming back undeliverable), and one RabbitMQ user per desk and
+for the hub with the permissions of ``protocol/topology.py``. Safe to run again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import unquote, urlsplit
+from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
 import aio_pika
 import typer
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from protocol.provinces import rest_of
+from protocol import topology as names
 from services.common import db, topology
+from services.common.desks import default_desks
 from services.common.logs import configure_logging
 from services.common.rabbit_admin import RabbitAdmin
+from services.common.trust import service_url, vhost_of
 from services.hub.registry_loader import load_registry
 from services.hub.settings import HubSettings
 
-OWN_DESKS = {"zj": "33", "gd": "44", "sc": "51"}
-"""Regions with a desk of their own in the default installation."""
-REST_REGION = "rest"
-"""The desk that serves every province without one of its own."""
-
-
-def default_desks() -> str:
-    """zj:33,gd:44,sc:51,rest:11+12+...: every province has a desk."""
-    rest = "+".join(rest_of(OWN_DESKS.values()))
-    return ",".join([*(f"{r}:{p}" for r, p in OWN_DESKS.items()), f"{REST_REGION}:{rest}"])
-
-
+Desks = Sequence[tuple[str, Sequence[str]]]
+"""(region, provinces) of every desk."""
 class SetupSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XIECHA_SETUP_", frozen=True)
 
     desks: str = Field(default_factory=default_desks)
     """Comma-separated region:provinces, provinces joined by '+', e.g. zj:33,south:44+45."""
     desk_dsn_template: str = "postgresql://postgres:postgres@127.0.0.1:5432/xiecha_desk_{region}"
+    admin_amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    """The broker's admin identity, which declares the topology (the vhost is the path)."""
+    amqp_passwords: dict[str, str] = {}
+    """Password of each service's broker user, by 'hub' or desk region (JSON)."""
 
     def desk_list(self) -> list[tuple[str, list[str]]]:
         pairs = [item.split(":", 1) for item in self.desks.split(",") if item.strip()]
         return [(region.strip(), provinces.split("+")) for region, provinces in pairs]
 
 
-def vhost_of(amqp_url: str) -> str:
-    return unquote(urlsplit(amqp_url).path.lstrip("/")) or "/"
+def users(desks: Desks, vhost: str) -> dict[str, names.User]:
+    """The broker user of the hub and of each desk (by region), on ``vhost``."""
+    out = {"hub": names.user_for("hub", vhost=vhost)}
+    return out | {region: names.user_for("desk", region, provinces, vhost)
+                  for region, provinces in desks}
 
 
-async def set_up(hub: HubSettings, setup: SetupSettings) -> int:
-    """Prepare databases, registry and broker; returns the registry version."""
-    await RabbitAdmin(hub.rabbit_admin_url).apply_policies(vhost_of(hub.amqp_url))
-    connection = await aio_pika.connect(hub.amqp_url)
+async def provision_broker(
+    admin: RabbitAdmin, admin_amqp_url: str, desks: Desks, passwords: Mapping[str, str]
+) -> dict[str, str]:
+    """Vhost, policies, topology and users; returns each service's AMQP URL by 'hub' or
+    region. The one provisioning of the broker: setup, demo, tests and compose use it."""
+    vhost = vhost_of(admin_amqp_url)
+    missing = [key for key in ("hub", *(r for r, _ in desks)) if not passwords.get(key)]
+    if missing:
+        raise ValueError(f"no broker password for {', '.join(missing)}"
+                         " (XIECHA_SETUP_AMQP_PASSWORDS)")
+    await admin.create_vhost(vhost, urlsplit(admin_amqp_url).username or "guest")
+    await admin.apply_policies(vhost)
+    connection = await aio_pika.connect(admin_amqp_url)
     async with connection:
         channel = await connection.channel()
         await topology.declare_all(channel, "hub")
-        for region, provinces in setup.desk_list():
+        for region, provinces in desks:
             await topology.declare_all(channel, "desk", region, provinces)
+    urls = {}
+    for key, user in users(desks, vhost).items():
+        await admin.put_user(user, passwords[key], vhost)
+        urls[key] = service_url(admin_amqp_url, user.name, passwords[key])
+    return urls
+
+
+async def set_up(hub: HubSettings, setup: SetupSettings) -> tuple[int, dict[str, str]]:
+    """Prepare broker, databases and registry; returns the registry version and each
+    service's AMQP URL (by 'hub' or region)."""
+    urls = await provision_broker(RabbitAdmin(hub.rabbit_admin_url), setup.admin_amqp_url,
+                                  setup.desk_list(), setup.amqp_passwords)
     for region, _ in setup.desk_list():
         dsn = setup.desk_dsn_template.format(region=region)
         await db.ensure_database(dsn)
@@ -69,7 +91,7 @@ async def set_up(hub: HubSettings, setup: SetupSettings) -> int:
     pool = await db.open_pool(hub.database_url, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
-            return await load_registry(conn, hub.agreements_csv)
+            return await load_registry(conn, hub.agreements_csv), urls
     finally:
         await pool.close()
 
@@ -77,7 +99,7 @@ async def set_up(hub: HubSettings, setup: SetupSettings) -> int:
 def main() -> None:
     hub, setup = HubSettings(), SetupSettings()
     configure_logging("setup", hub.log_level)
-    version = asyncio.run(set_up(hub, setup))
+    version, _ = asyncio.run(set_up(hub, setup))
     typer.echo(f"xiecha set up: registry version {version}, desks {setup.desks}")
 
 

@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import aio_pika
 import asyncpg
 
 from protocol import routing
@@ -49,9 +48,13 @@ class Case:
             return r.status, r.headers, await r.read()
 
     async def arrived(self, side: str, aid: str, status: str = "complete") -> Any:
-        async def probe() -> Any:
-            return next((f for f in await self.files(side)
-                         if f["id"] == aid and f["status"] == status), None)
+        token = self.a if side == "zj" else self.b
+        url = self.desk(side).url(f"/v1/requests/{self.rid}/attachments")
+
+        async def probe() -> Any:  # 404 until the request itself is there
+            code, body = await self.system.call("GET", url, token)
+            return next((f for f in body["items"] if f["id"] == aid and f["status"] == status),
+                        None) if code == 200 else None
         return await eventually(probe, what=f"file {aid} {status} at {side}")
 
     def desk(self, side: str) -> DeskHandle:
@@ -81,12 +84,10 @@ async def sql(system: System, region: str, query: str, *args: Any) -> list[async
         await conn.close()
 
 
-async def publish(ch: aio_pika.abc.AbstractChannel, msg: Message) -> None:
+async def publish(system: System, msg: Message) -> None:
+    """As the desk that serves ``msg``'s sender, with its user-id."""
     exchange, key = routing.route(msg.sender, msg.recipient, msg.type)
-    ex = await ch.get_exchange(exchange, ensure=False)
-    await ex.publish(aio_pika.Message(msg.model_dump_json().encode(),
-                                      message_id=str(msg.message_id),
-                                      delivery_mode=aio_pika.DeliveryMode.PERSISTENT), key)
+    await system.send(exchange, key, msg.model_dump_json().encode(), str(msg.message_id))
 
 
 async def processed(system: System, region: str, *msgs: Message) -> bool:

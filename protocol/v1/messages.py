@@ -17,6 +17,13 @@ from protocol.v1.bulk import BulkAnswersBody, BulkItemsBody
 from protocol.v1.content import Frozen, RequestContent, RequestKind
 from protocol.v1.events import Change, RequesterChange
 from protocol.v1.files import ChunkBody, OfferedBody
+from protocol.v1.joint import (
+    JointCommandBody,
+    JointCommandRefusedBody,
+    JointEventBody,
+    JointFileChunkBody,
+    JointRecordedBody,
+)
 from protocol.v1.registry import BureauRecord
 from protocol.v1.types import Address, BureauCode, LongText, ShortText
 
@@ -162,6 +169,34 @@ class BulkAnswers(Message):
     body: BulkAnswersBody
 
 
+class JointEvent(Message):
+    """Lead's desk -> a participant's bureau: a decided change of a joint case."""
+
+    type: Literal["joint.event"] = "joint.event"
+    body: JointEventBody
+
+
+class JointCommand(Message):
+    """A member's or the supervisor's desk -> the lead's bureau: please make this change."""
+
+    type: Literal["joint.command"] = "joint.command"
+    body: JointCommandBody
+
+
+class JointCommandRefused(Message):
+    """Lead's desk -> the asking bureau: its joint-case change was not made."""
+
+    type: Literal["joint.command_refused"] = "joint.command_refused"
+    body: JointCommandRefusedBody
+
+
+class JointFileChunk(Message):
+    """A desk -> a participant's bureau: one chunk of evidence shared with a joint case."""
+
+    type: Literal["joint.file_chunk"] = "joint.file_chunk"
+    body: JointFileChunkBody
+
+
 # --- desks -> hub -----------------------------------------------------------------
 
 EventType = Literal[
@@ -193,6 +228,13 @@ class RequestEventRecorded(Message):
 
     type: Literal["event.recorded"] = "event.recorded"
     body: EventRecordedBody
+
+
+class JointRecorded(Message):
+    """Lead's desk -> hub: something to count about a joint case, exactly once."""
+
+    type: Literal["joint.recorded"] = "joint.recorded"
+    body: JointRecordedBody
 
 
 # --- registry ---------------------------------------------------------------------
@@ -233,7 +275,12 @@ AnyMessage = Annotated[
     | RegistryRequested
     | RegistryPublished
     | BulkItems
-    | BulkAnswers,
+    | BulkAnswers
+    | JointEvent
+    | JointCommand
+    | JointCommandRefused
+    | JointFileChunk
+    | JointRecorded,
     Field(discriminator="type"),
 ]
 
@@ -252,6 +299,11 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         RegistryPublished,
         BulkItems,
         BulkAnswers,
+        JointEvent,
+        JointCommand,
+        JointCommandRefused,
+        JointFileChunk,
+        JointRecorded,
     )
 }
 

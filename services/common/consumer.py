@@ -42,6 +42,8 @@ class Outcome(StrEnum):
 
 
 Observer = Callable[[str, Outcome, float], None]
+Trust = Callable[[str | None, AnyMessage], str | None]
+"""Given the publishing user (AMQP ``user-id``) and the message: why to refuse it, or None."""
 """Called with the queue, the outcome and the handling time in seconds of each delivery."""
 
 
@@ -61,6 +63,7 @@ class Consumer:
         concurrency: int = 32,
         observers: Sequence[Observer] = (),
         backoff: Callable[[int], float] = backoff,
+        trust: Trust | None = None,
     ) -> None:
         self._pool, self._channel, self._queue = pool, channel, queue
         self._handler = handler
@@ -70,6 +73,7 @@ class Consumer:
         self._tag: str | None = None
         self._observers = tuple(observers)
         self._backoff = backoff
+        self._trust = trust
 
     @property
     def queue_name(self) -> str:
@@ -123,6 +127,8 @@ class Consumer:
             message = parse_message(incoming.body)
         except ValidationError as exc:
             return Outcome.REFUSED, (ErrorCode.UNDECODABLE_MESSAGE, _brief(exc))
+        if self._trust and (why := self._trust(incoming.user_id, message)):
+            return Outcome.REFUSED, (ErrorCode.SENDER_NOT_SERVED, why)
         try:
             first = await self._handle_once(message)
         except MessageRefused as exc:
@@ -179,6 +185,7 @@ class Consumer:
             "x-xiecha-error-reason": reason[:1000],
             "x-xiecha-original-exchange": incoming.exchange or "",
             "x-xiecha-original-routing-key": incoming.routing_key or "",
+            "x-xiecha-original-user-id": incoming.user_id or "",
         }
         dlx = await self._channel.get_exchange(routing.DEAD_LETTER_EXCHANGE, ensure=False)
         await dlx.publish(

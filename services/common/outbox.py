@@ -52,7 +52,9 @@ async def enqueue(conn: asyncpg.Connection, message: Message) -> None:
     )
 
 
-def amqp_message(row: asyncpg.Record) -> aio_pika.Message:
+def amqp_message(row: asyncpg.Record, user_id: str | None = None) -> aio_pika.Message:
+    """The AMQP message of an outbox row; ``user_id`` (the connection's user, checked by
+    the broker) tells consumers who published it."""
     return aio_pika.Message(
         row["payload"],
         message_id=str(row["message_id"]),
@@ -60,6 +62,7 @@ def amqp_message(row: asyncpg.Record) -> aio_pika.Message:
         type=row["message_type"],
         content_type="application/json",
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        user_id=user_id,
     )
 
 
@@ -77,8 +80,10 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         alive: Callable[[], None] = lambda: None,
+        user_id: str | None = None,
     ) -> None:
         self._pool, self._channel, self._clock, self._alive = pool, channel, clock, alive
+        self._user_id = user_id
         self._after_publish = after_publish
         self._batch, self._max_bytes, self._poll = batch, max_bytes, poll_seconds
         self._wake = asyncio.Event()
@@ -97,7 +102,8 @@ class OutboxRelay:
                 return 0
             started = self._clock()
             publishes = [
-                (await self._exchange(r["exchange"])).publish(amqp_message(r), r["routing_key"])
+                (await self._exchange(r["exchange"])).publish(amqp_message(r, self._user_id),
+                                                     r["routing_key"])
                 for r in rows
             ]
             await asyncio.gather(*publishes)

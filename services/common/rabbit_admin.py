@@ -1,4 +1,4 @@
-"""RabbitMQ's management HTTP API: virtual hosts and the topology's policies."""
+"""RabbitMQ's management HTTP API: virtual hosts, users, permissions and policies."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import structlog
 from yarl import URL
 
 from protocol import topology
+from protocol.topology import User
 
 log = structlog.get_logger()
 
@@ -62,3 +63,18 @@ class RabbitAdmin:
                     "apply-to": p.apply_to}
             await self._put(f"policies/{v}/{quote(p.name, safe='')}", body)
             log.info("policy applied", policy=p.name, vhost=vhost)
+
+    async def put_user(self, user: User, password: str, vhost: str) -> None:
+        """Create or update ``user`` (no tags: no management access) with its permissions
+        and topic permissions on ``vhost``."""
+        v, u = quote(vhost, safe=""), quote(user.name, safe="")
+        await self._put(f"users/{u}", {"password": password, "tags": ""})
+        await self._put(f"permissions/{v}/{u}", {"configure": user.configure,
+                                                 "write": user.write, "read": user.read})
+        for t in user.topics:
+            await self._put(f"topic-permissions/{v}/{u}",
+                            {"exchange": t.exchange, "write": t.write, "read": t.read})
+        log.info("broker user provisioned", user=user.name, vhost=vhost)
+
+    async def delete_user(self, name: str) -> None:
+        await self._delete(f"users/{quote(name, safe='')}")

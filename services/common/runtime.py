@@ -19,7 +19,7 @@ import asyncpg
 import structlog
 from aio_pika.abc import AbstractRobustConnection
 
-from services.common import db, topology
+from services.common import db, topology, trust
 from services.common.consumer import Consumer
 from services.common.handling import Handler
 from services.common.outbox import AfterPublish, OutboxRelay
@@ -52,17 +52,20 @@ class Runtime:
     async def start(
         self, handler: Handler, *, after_publish: AfterPublish | None = None
     ) -> None:
-        """Declare the topology, start the relay, then consume every owned queue."""
+        """Attach to the owned queues, start the relay (publishing with this service's
+        ``user-id``), then consume every owned queue, refusing senders its publisher does
+        not serve."""
         consuming = await self.connection.channel(publisher_confirms=True)
         await consuming.set_qos(prefetch_count=self.concurrency)
-        queues = await topology.declare_all(consuming, self.service, self.region, self.provinces)
+        queues = await topology.attach(consuming, self.service, self.region, self.provinces)
         publishing = await self.connection.channel(publisher_confirms=True)
         relay = OutboxRelay(self.pool, publishing, after_publish=after_publish,
-                            clock=self.clock,
+                            clock=self.clock, user_id=trust.user_of(self.amqp_url),
                             alive=lambda: self.supervisor.mark_healthy("outbox_relay"))
         self.supervisor.start("outbox_relay", relay.run)
         for queue in queues.values():
-            consumer = Consumer(self.pool, consuming, queue, handler, concurrency=self.concurrency)
+            consumer = Consumer(self.pool, consuming, queue, handler,
+                                concurrency=self.concurrency, trust=trust.sender_refusal)
             await consumer.start()
             self._consumers.append(consumer)
         log.info("service started", queues=sorted(queues))

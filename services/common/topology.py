@@ -2,8 +2,9 @@
 
 Every exchange and queue is durable; every queue is a quorum queue with a dead-letter
 queue of its own (``<queue>.dlq``), fed through the direct dead-letter exchange.
-Declaring is idempotent, so each service declares what it uses at start-up. This is
-the one module that declares exchanges and queues.
+Declaring is idempotent. ``services.setup`` declares everything as the broker's admin;
+services, whose own users may configure nothing, only ``attach`` to their queues. This
+is the one module that declares exchanges and queues.
 """
 
 from __future__ import annotations
@@ -64,3 +65,11 @@ async def declare_all(
 ) -> dict[str, aio_pika.abc.AbstractQueue]:
     await declare_exchanges(channel)
     return {s.name: await declare_queue(channel, s) for s in queues_for(owner, region, provinces)}
+
+
+async def attach(
+    channel: AbstractChannel, owner: str, region: str = "", provinces: Iterable[str] = ()
+) -> dict[str, aio_pika.abc.AbstractQueue]:
+    """``owner``'s queues, declared passively: they must exist (``services.setup`` made them)."""
+    return {s.name: await channel.declare_queue(s.name, passive=True)
+            for s in queues_for(owner, region, provinces)}

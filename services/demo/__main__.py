@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -13,24 +14,27 @@ import typer
 
 from protocol.provinces import rest_of
 from services.common import db
+from services.common.desks import OWN_DESKS, REST_REGION
 from services.common.logs import configure_logging
 from services.demo.processes import Service
 from services.demo.traffic import DEMO_BUREAUS, DEMO_COORDINATORS, Traffic, demo_token
 from services.desk.store import investigators
 from services.hub.settings import HubSettings
-from services.setup import OWN_DESKS, REST_REGION, SetupSettings, set_up
+from services.setup import SetupSettings, set_up
 
 # Three regions' own desks and the one for every other province: every signed partner
 # is reachable out of the box.
 PROVINCES = {**OWN_DESKS, REST_REGION: ",".join(rest_of(OWN_DESKS.values()))}
 
 
-def services(base_port: int, setup: SetupSettings) -> list[Service]:
-    hub = Service("hub", "services.hub", base_port, {"XIECHA_HUB_HTTP_PORT": str(base_port)})
+def services(base_port: int, setup: SetupSettings, amqp: dict[str, str]) -> list[Service]:
+    """The hub and the desks, each connecting to the broker as its own user (``amqp``)."""
+    hub = Service("hub", "services.hub", base_port, {"XIECHA_HUB_HTTP_PORT": str(base_port),
+                                                      "XIECHA_HUB_AMQP_URL": amqp["hub"]})
     desks = [
         Service(f"desk-{region}", "services.desk", base_port + i, {
             "XIECHA_DESK_REGION": region, "XIECHA_DESK_PROVINCES": provinces,
-            "XIECHA_DESK_HTTP_PORT": str(base_port + i),
+            "XIECHA_DESK_HTTP_PORT": str(base_port + i), "XIECHA_DESK_AMQP_URL": amqp[region],
             "XIECHA_DESK_DATABASE_URL": setup.desk_dsn_template.format(region=region),
         })
         for i, (region, provinces) in enumerate(PROVINCES.items(), start=1)
@@ -67,11 +71,13 @@ def banner(procs: list[Service]) -> str:
 
 async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Path) -> None:
     desks = ",".join(f"{r}:{p.replace(',', '+')}" for r, p in PROVINCES.items())
-    setup = SetupSettings(desks=desks)
-    version = await set_up(HubSettings(), setup)
+    # The laptop demo's broker users get fresh passwords each run; guest only sets them up.
+    passwords = {key: secrets.token_urlsafe(16) for key in ("hub", *PROVINCES)}
+    setup = SetupSettings(desks=desks, amqp_passwords=passwords)
+    version, amqp = await set_up(HubSettings(), setup)
     typer.echo(f"databases migrated, queues declared, partner registry version {version}")
     await add_demo_investigators(setup)
-    procs = services(base_port, setup)
+    procs = services(base_port, setup, amqp)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

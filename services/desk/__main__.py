@@ -1,5 +1,5 @@
 """Command line of a regional desk: ``python -m services.desk serve|migrate|add-investigator|
-rotate-token|revoke-token|list-investigators``."""
+rotate-token|revoke-token|list-investigators|verify``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from services.common.serve import run
 from services.desk.app import create_app
 from services.desk.settings import DeskSettings
 from services.desk.store import investigators
+from services.desk.verify import verify_request
 
 T = TypeVar("T")
 cli = typer.Typer(add_completion=False, help=__doc__)
@@ -130,6 +131,25 @@ def list_investigators() -> None:
         revoked = row["revoked_at"].isoformat() if row["revoked_at"] else "-"
         typer.echo(f"{row['id']}\t{row['bureau']}\t{row['role']}\t{row['name']}\t"
                    f"expires {row['expires_at'].isoformat()}\trevoked {revoked}")
+
+
+@cli.command()
+def verify(request_id: uuid.UUID) -> None:
+    """Check a request's timeline chain here; exit 1 and name the entry if it is broken."""
+    settings = DeskSettings()
+
+    async def go() -> tuple[bool, str]:
+        pool = await db.open_pool(settings.dsn, min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                return await verify_request(conn, request_id)
+        finally:
+            await pool.close()
+
+    ok, verdict = asyncio.run(go())
+    typer.echo(verdict)
+    if not ok:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """Who may see and change a request: the one visibility and party rule of every feature.
 
 A bureau that is no party to a request is told it does not exist, so ids leak nothing.
+A former recipient (it transferred the request away) sees the request only as it stood
+at the transfer: no later timeline entries, reply, rating or files (``handed_over_at``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import asyncpg
@@ -35,3 +38,13 @@ async def as_party(
     req = await visible(conn, who, request_id, lock=True)
     req.require_party(who.bureau, party, f"{doing} this request")
     return req
+
+
+async def handed_over_at(
+    conn: asyncpg.Connection, who: Investigator, req: Request
+) -> dt.datetime | None:
+    """When ``who``'s bureau transferred ``req`` away: it sees nothing after. None for
+    the parties, who see everything."""
+    if req.party_of(who.bureau) is not None:
+        return None
+    return await requests.transferred_at(conn, req.id, who.bureau) or req.created_at

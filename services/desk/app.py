@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 from aiohttp import web
 
@@ -17,6 +18,7 @@ from services.desk import web as desk_web
 from services.desk.attachments import api as attachments_api
 from services.desk.attachments import inbound as attachments_inbound
 from services.desk.attachments.forward import forward_files
+from services.desk.attachments.limits import accepted_type, file_name
 from services.desk.auth import Gate, Tokens
 from services.desk.bulk import api as bulk_api
 from services.desk.bulk import inbound as bulk_inbound
@@ -24,32 +26,45 @@ from services.desk.bulk.usecases import refuse_transfer_with_items
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
 from services.desk.domain.ratelimit import Buckets, Failures
+from services.desk.joint import api as joint_api
+from services.desk.joint import inbound as joint_inbound
 from services.desk.pages import routes as pages
 from services.desk.requests import api as requests_api
 from services.desk.requests.confirmed import record_sent
 from services.desk.requests.deadlines import DeadlineWatch
 from services.desk.requests.inbound import RequestInbound
+from services.desk.requests.usecases import submit_for
 from services.desk.requests.views import bureau_ref
+from services.desk.retention import Retention
 from services.desk.sessions import web as session_web
 from services.desk.settings import DeskSettings
+from services.desk.store import chain as chain_store
 from services.desk.store import registry as registry_store
 
 Clock = Callable[[], dt.datetime]
 WATCH = web.AppKey("deadline_watch", DeadlineWatch)
+RETENTION = web.AppKey("retention", Retention)
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def handlers(settings: DeskSettings, clock: Clock) -> Dispatcher:
+def handlers(settings: DeskSettings, clock: Clock, desk: Desk) -> Dispatcher:
     """Every message type the desk takes, registered by the feature that owns it."""
     bus = Dispatcher("desk")
     RequestInbound(clock, settings.hosts).register(bus)
     attachments_inbound.register(bus, clock)
     bulk_inbound.register(bus, clock)
+    joint_inbound.register(bus, desk)
     registry.register(bus, clock)
     return bus
+
+
+def evidence_check(name_header: str | None, data: bytes) -> tuple[str, str]:
+    """The evidence-file rules of attachments, for the other features' uploads."""
+    name = file_name(name_header)
+    return name, accepted_type(name, data)
 
 
 def _refused(exc: Refused) -> MessageRefused:
@@ -62,28 +77,34 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
                 Failures(settings.signin_failures, settings.signin_window_seconds))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        runtime = Runtime("desk", settings.dsn, settings.amqp_url, settings.region,
+        runtime = Runtime("desk", settings.dsn, settings.broker_url, settings.region,
                           settings.province_codes, settings.consumer_concurrency,
                           settings.db_pool_size, clock)
         await runtime.open()
         app[RUNTIME] = runtime
-        app[desk_web.DESK] = Desk(
+        desk = app[desk_web.DESK] = Desk(
             runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
             before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
+            hide_after=dt.timedelta(days=settings.hide_personal_after_days),
+            submit_request=submit_for, evidence_check=evidence_check,
         )
         app[desk_web.TOKENS] = gate.tokens = Tokens(runtime.pool)
-        await runtime.start(wrap(handlers(settings, clock), refusals(Refused, _refused)),
+        await runtime.start(wrap(handlers(settings, clock, desk), refusals(Refused, _refused)),
                             after_publish=record_sent)
         async with runtime.pool.acquire() as conn, conn.transaction():
+            await chain_store.set_algorithm(conn, settings.timeline_hash)
             have = await registry_store.version(conn)
             await outbox.enqueue(conn, registry.request_registry(settings.region, have))
         watch = DeadlineWatch(runtime.pool, clock, settings.province_codes, settings.hosts,
                               settings.remind_before_days, settings.escalate_after_days)
         app[WATCH] = watch
-        every = settings.deadline_check_seconds
-        if every:
-            alive = lambda: runtime.supervisor.mark_healthy("deadline_watch")  # noqa: E731
-            runtime.supervisor.start("deadline_watch", lambda: watch.run(every, alive))
+        app[RETENTION] = keeper = Retention(runtime.pool, clock,
+                                            dt.timedelta(days=settings.delete_after_days))
+        for name, job, every in (("deadline_watch", watch, settings.deadline_check_seconds),
+                                 ("retention", keeper, settings.retention_check_seconds)):
+            if every:
+                alive = partial(runtime.supervisor.mark_healthy, name)
+                runtime.supervisor.start(name, partial(job.run, every, alive))
         yield
         await runtime.close()
 
@@ -95,6 +116,7 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
     attachments_api.add_routes(app)
     bulk_api.add_routes(app)
     pages.add_routes(app)
+    joint_api.add_routes(app)
     requests_api.add_action_routes(app)  # last: its {action} would match the others' paths
     app.router.add_get("/v1/me", me)
     app.router.add_get("/healthz", health)

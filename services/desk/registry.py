@@ -51,10 +51,27 @@ def request_registry(region: str, have_version: int) -> RegistryRequested:
     )
 
 
+MAX_VERSION_STEP = 1000
+"""The hub's version moves on by one per changed registry: a jump this large is forged."""
+
+
+def version_refusal(have: int, offered: int) -> str | None:
+    """Why a registry at version ``offered`` must be refused by a desk at ``have``."""
+    if offered < have:
+        return f"stale registry version {offered}: this desk has version {have}"
+    if offered > have + MAX_VERSION_STEP:
+        return f"inflated registry version {offered}: this desk has version {have}"
+    return None
+
+
 def register(bus: Dispatcher, clock: Callable[[], dt.datetime]) -> None:
-    """Install each registry the hub broadcasts (an older or equal version is ignored)."""
+    """Install each registry the hub broadcasts: the same version again is ignored, an
+    older or an implausibly newer one refused (only the hub publishes registries, which
+    the broker and the consumer's sender check enforce)."""
 
     async def on_published(conn: asyncpg.Connection, msg: RegistryPublished) -> None:
+        if why := version_refusal(await registry_store.version(conn), msg.body.version):
+            raise Refused(ErrorCode.STALE_REGISTRY, why)
         await registry_store.replace(conn, msg.body.version, msg.body.bureaus, clock())
 
     bus.register(RegistryPublished, on_published)

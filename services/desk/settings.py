@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.trust import own_url
 from services.desk.domain import calendar
 
 
@@ -18,6 +21,8 @@ class DeskSettings(BaseSettings):
     database_url: str = ""
     """Defaults to postgresql://postgres:postgres@127.0.0.1:5432/xiecha_desk_<region>."""
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    amqp_password: str = ""
+    """When set, the desk connects as its own broker user (``broker_url``) with it."""
     http_host: str = "127.0.0.1"
     http_port: int = 8101
     max_body_bytes: int = 256 * 1024
@@ -34,6 +39,15 @@ class DeskSettings(BaseSettings):
     """How often the background deadline watch runs; 0 turns it off (whoever moves the clock
     by hand, a test, then owns the only tick)."""
 
+    timeline_hash: Literal["sm3", "sha256"] = "sm3"
+    """Hash of the timeline's chain: SM3 (GB/T 32905) by default, SHA-256 by setting."""
+
+    hide_personal_after_days: int = Field(183, ge=0)
+    """Days after a request ends until its personal data is hidden from investigators."""
+    delete_after_days: int = Field(1096, ge=1)
+    """Days after a request ends until the retention job deletes it and all its copies."""
+    retention_check_seconds: float = Field(3600.0, ge=0)
+    """How often the retention job runs; 0 turns it off."""
     token_days: int = Field(90, ge=1, le=3650)
     """How long a token issued or rotated from the command line stays valid."""
     token_rate: float = Field(50.0, gt=0)
@@ -61,6 +75,11 @@ class DeskSettings(BaseSettings):
         return self.database_url or (
             f"postgresql://postgres:postgres@127.0.0.1:5432/xiecha_desk_{self.region}"
         )
+
+    @property
+    def broker_url(self) -> str:
+        return own_url(self.amqp_url, self.amqp_password, "desk", self.region,
+                       self.province_codes)
 
     def hosts(self, bureau: str) -> bool:
         return bureau[:2] in self.province_codes

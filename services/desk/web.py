@@ -34,6 +34,7 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.ATTACHMENT_INCOMPLETE: 409,
     ErrorCode.CHECKSUM_MISMATCH: 409,
+    ErrorCode.PERSONAL_DATA_HIDDEN: 410,
 }
 """Refusals map to 422 unless listed here."""
 

@@ -29,7 +29,7 @@ def serve() -> None:
     s = HubSettings()
     configure_logging("hub", s.log_level)
     pages = PageConfig(parse_desks(s.desks), s.map_approval_number)
-    app = create_app(s.database_url, s.amqp_url, concurrency=s.consumer_concurrency,
+    app = create_app(s.database_url, s.broker_url, concurrency=s.consumer_concurrency,
                      pool_size=s.db_pool_size, page_config=pages)
     run(app, s.http_host, s.http_port)
 

@@ -12,7 +12,7 @@ from protocol.errors import ErrorCode
 from protocol.v1.types import EARLIEST, LATEST
 from services.common.health import health_response
 from services.common.http import ApiError, json_ok
-from services.hub import exports, feed, store
+from services.hub import exports, feed, joint_stats, store
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 
@@ -59,6 +59,8 @@ async def stats(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         for label, scope in _scopes(request).items():
             body[label] = await feed.summary(conn, scope, since, until)
+        body["joint"] = await joint_stats.figures(conn, joint_stats.scope(
+            request.query.get("bureau"), request.query.get("province")), since, until)
         body |= await feed.coverage(conn)
     return json_ok(body)
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.desks import default_desks
+from services.common.trust import own_url
+
 
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XIECHA_HUB_", frozen=True)
 
     database_url: str = "postgresql://postgres:postgres@127.0.0.1:5432/xiecha_hub"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    amqp_password: str = ""
+    """When set, the hub connects as its own broker user (``broker_url``) with it."""
     rabbit_admin_url: str = "http://guest:guest@127.0.0.1:15672"
     """RabbitMQ management API, used to apply the policies of protocol/topology.py."""
     http_host: str = "127.0.0.1"
@@ -20,7 +25,11 @@ class HubSettings(BaseSettings):
     consumer_concurrency: int = Field(32, ge=1, le=1000)
     db_pool_size: int = Field(10, ge=2, le=200)
     log_level: str = "INFO"
-    desks: str = "zj:33,gd:44,sc:51"
+    desks: str = Field(default_factory=default_desks)
     """Which desk serves which provinces (region:code+code,...), shown on the map."""
     map_approval_number: str = ""
     """The map's approval number (审图号) for the map page's footer."""
+
+    @property
+    def broker_url(self) -> str:
+        return own_url(self.amqp_url, self.amqp_password, "hub")

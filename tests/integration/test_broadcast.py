@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import System, eventually, new_request
+from tests.support import System, eventually, new_request, refused
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -69,7 +69,7 @@ async def test_broadcast_to_a_province(system: System) -> None:
                                       headers={"Idempotency-Key": "bc-51"})
     assert status == 201 and again["id"] == gid
     other = await zj.investigator("330106")
-    assert (await system.call("GET", zj.url(f"/v1/groups/{gid}"), other))[0] == 404
+    refused(await system.call("GET", zj.url(f"/v1/groups/{gid}"), other), 404, "not_found")
 
 
 @pytest.mark.parametrize(("target", "code"), [

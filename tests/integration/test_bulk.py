@@ -3,12 +3,12 @@ by JSON and by a filled-in sheet, every answer counted once at the hub; privacy;
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -21,7 +21,8 @@ from stdnum.cn import uscc
 from protocol import routing
 from protocol.v1.messages import BulkItems, RequestSubmitted
 from services.desk.bulk.sheets import CSV, JSON, XLSX
-from tests.support import PG, System, eventually, new_request
+from tests import evidence
+from tests.support import PG, System, eventually, logged, new_request, refused
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -127,11 +128,11 @@ async def test_bulk_check_from_zhejiang_to_sichuan(system: System, channel: Chan
     json_answers = [{"idx": n, "result": "confirmed" if n % 3 else "not_found",
                      **({"note": "查无此户"} if n % 3 == 0 else {})} for n in range(1, 701)]
     early = await system.call("POST", sc.url(f"{items_path}/answers"), b, json=json_answers)
-    assert early[0] == 409 and "accept it first" in early[1]["error"]["message"]
+    assert "accept it first" in refused(early, 409, "illegal_transition")["message"]
     assert (await system.call("POST", sc.url(f"/v1/requests/{rid}/accept"), b))[0] == 200
     requester_tries = await system.call("POST", zj.url(f"{items_path}/answers"), a,
                                         json=json_answers)
-    assert requester_tries[0] == 403
+    refused(requester_tries, 403, "forbidden")
 
     status, outcome = await system.call("POST", sc.url(f"{items_path}/answers"), b,
                                         json=json_answers)
@@ -178,7 +179,11 @@ async def test_bulk_check_from_zhejiang_to_sichuan(system: System, channel: Chan
                         "SELECT DISTINCT action FROM audit_log WHERE request_id = $1",
                         uuid.UUID(rid))
     assert {"view_items", "answer_items", "download_items"} <= {r["action"] for r in actions}
-    assert gd  # the third desk took part only by refusing (above)
+    # and the third desk, which only refused (above), holds nothing of it
+    for table in ("request", "bulk_item"):
+        column = "id" if table == "request" else "request_id"
+        assert await sql(system, gd.settings.dsn,
+                         f"SELECT 1 FROM {table} WHERE {column} = $1", uuid.UUID(rid)) == []
 
 
 async def republish_and_check(system: System, ch: Channel, answered: Any, hub_events: Any,
@@ -195,14 +200,11 @@ async def republish_and_check(system: System, ch: Channel, answered: Any, hub_ev
     assert sorted(json.loads(m.body)["body"]["count"] for m in events) == [500, 700]
     copy = json.loads(events[0].body)
     copy["message_id"] = str(uuid.uuid4())
-    desk_ex = await ch.get_exchange(routing.DESK_EXCHANGE, ensure=False)
     for raw, mid in ((first.body, first.message_id),
                      (json.dumps(forged).encode(), forged["message_id"])):
-        await desk_ex.publish(aio_pika.Message(raw, message_id=mid), first.routing_key or "")
-    hub_ex = await ch.get_exchange(routing.HUB_EXCHANGE, ensure=False)
-    await hub_ex.publish(aio_pika.Message(json.dumps(copy).encode(),
-                                          message_id=copy["message_id"]),
-                         routing.hub_key(WUHOU, "event.recorded"))
+        await system.send(routing.DESK_EXCHANGE, first.routing_key or "", raw, mid)
+    await system.send(routing.HUB_EXCHANGE, routing.hub_key(WUHOU, "event.recorded"),
+                      json.dumps(copy).encode(), copy["message_id"])
     [hub_db] = [d for d in system.scratch.databases if d.startswith("xt_hub")]
 
     async def handled(dsn: str, ids: list[str]) -> bool:
@@ -235,9 +237,9 @@ async def others_see_nothing(system: System, rid: str, recipient: str) -> None:
             status, body = await system.call(method, desk.url(f"/v1/requests/{rid}{path}"),
                                              token, **kw)
             assert (status, body["error"]["code"]) == (404, "not_found"), (desk.region, path)
-    status, _ = await system.call("POST", sc.url(f"/v1/requests/{rid}/items"), recipient,
-                                  json=[{"credit_code": credit_code(5000)}])
-    assert status == 403  # the recipient sees the items but adds none
+    status, body = await system.call("POST", sc.url(f"/v1/requests/{rid}/items"), recipient,
+                                     json=[{"credit_code": credit_code(5000)}])
+    assert (status, body["error"]["code"]) == (403, "forbidden")  # sees them but adds none
 
 
 async def test_upload_limits(system: System) -> None:
@@ -280,18 +282,19 @@ async def test_routes_refusals(system: System) -> None:
     a, b = await zj.investigator(YUHANG), await sc.investigator(WUHOU)
     rid = await new_bulk_request(system, a, b)
     url = zj.url(f"/v1/requests/{rid}/items")
-    assert (await system.call("POST", url, a, data=b"x", headers={"Content-Type": "text/xml"})
-            )[0] == 415
-    status, body = await system.call("POST", url, a, data=b"name\n\xe7\x94\xb2\n",
-                                     headers={"Content-Type": CSV})
-    assert status == 422 and body["error"]["details"][0]["row"] == 1
-    assert (await system.call("POST", url, a, data=b"[{", headers={"Content-Type": JSON}))[0] == 400
-    assert (await system.call("GET", f"{url}?status=maybe", a))[0] == 400
-    assert (await system.call("GET", f"{url}/sheet?format=pdf", a))[0] == 400
+    refused(await system.call("POST", url, a, data=b"x", headers={"Content-Type": "text/xml"}),
+            415, "unsupported_media_type")
+    error = refused(await system.call("POST", url, a, data=b"name\n\xe7\x94\xb2\n",
+                                      headers={"Content-Type": CSV}), 422, "validation_failed")
+    assert error["details"][0]["row"] == 1
+    refused(await system.call("POST", url, a, data=b"[{", headers={"Content-Type": JSON}),
+            400, "malformed_json")
+    refused(await system.call("GET", f"{url}?status=maybe", a), 400, "bad_query")
+    refused(await system.call("GET", f"{url}/sheet?format=pdf", a), 400, "bad_query")
     missing = zj.url(f"/v1/requests/{uuid.uuid4()}/items")
-    assert (await system.call("GET", missing, a))[0] == 404
-    assert (await system.call("POST", zj.url(f"/v1/requests/{rid}/remind"), a, json={}))[0] in (
-        202, 409)  # the generic actions still resolve
+    refused(await system.call("GET", missing, a), 404, "not_found")
+    # the generic actions still resolve
+    assert (await system.call("POST", zj.url(f"/v1/requests/{rid}/remind"), a, json={}))[0] == 202
     csv_sheet = await system.http.get(f"{url}/sheet?format=csv",
                                       headers={"Authorization": f"Bearer {a}"})
     assert csv_sheet.status == 200 and (await csv_sheet.read()).startswith(b"\xef\xbb\xbfidx,")
@@ -312,7 +315,7 @@ async def test_answers_are_final_and_bulk_requests_stay_put(system: System) -> N
     assert (await system.call("POST", sc.url(f"/v1/requests/{rid}/accept"), b))[0] == 200
     transfer = await system.call("POST", sc.url(f"/v1/requests/{rid}/transfer"), b,
                                  json={"to": JINJIANG})
-    assert transfer[0] == 409 and "bulk items" in transfer[1]["error"]["message"]
+    assert "bulk items" in refused(transfer, 409, "illegal_transition")["message"]
     answers = sc.url(f"/v1/requests/{rid}/items/answers")
     first = [{"idx": 1, "result": "confirmed"}, {"idx": 3, "result": "confirmed"}]
     status, outcome = await system.call("POST", answers, b, json=first)
@@ -349,7 +352,7 @@ async def test_bulk_request_within_one_desk(system: System) -> None:
 
 
 async def test_items_that_overtake_their_request_wait_for_it(
-    system: System, channel: Channel
+    system: System, channel: Channel, log_file: Path
 ) -> None:
     """bulk.items handled before request.submitted is retried, then stored: nothing lost."""
     sc = system.desks["sc"]
@@ -363,12 +366,12 @@ async def test_items_that_overtake_their_request_wait_for_it(
               "recipient": WUHOU, "created_at": now, "created_by": "余杭 陈敏",
               "content": new_request(), "due_date": now.date() + dt.timedelta(days=14)},
     )
-    desk_ex = await channel.get_exchange(routing.DESK_EXCHANGE, ensure=False)
     for message in (items, request):
-        await desk_ex.publish(aio_pika.Message(message.model_dump_json().encode(),
-                                               message_id=str(message.message_id)),
-                              routing.desk_key(WUHOU, message.type))
-        await asyncio.sleep(0.3)
+        await system.send(routing.DESK_EXCHANGE, routing.desk_key(WUHOU, message.type),
+                          message.model_dump_json().encode(), str(message.message_id))
+        if message is items:  # the items were tried and found early before the request left
+            await logged(log_file, "message early; will be redelivered",
+                         message_id=str(items.message_id))
 
     async def stored() -> list[asyncpg.Record]:
         return await sql(system, sc.settings.dsn,
@@ -376,3 +379,30 @@ async def test_items_that_overtake_their_request_wait_for_it(
 
     [row] = await eventually(stored, what="items stored once their request arrived")
     assert row["idx"] == 1 and json.loads(row["data"]) == {"credit_code": credit_code(9)}
+
+
+async def test_uploads_are_read_only_for_the_right_party_and_under_caps(system: System) -> None:
+    zj, sc = system.desks["zj"], system.desks["sc"]
+    a, b = await zj.investigator(YUHANG), await sc.investigator(WUHOU)
+    stranger = await zj.investigator("330102")
+    rid = await new_bulk_request(system, a, b)
+    url = zj.url(f"/v1/requests/{rid}/items")
+    # a body that would fail parsing: a stranger learns only that there is no such request
+    status, body = await system.call("POST", url, stranger, data=b"[{",
+                                     headers={"Content-Type": JSON})
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    status, body = await system.call("POST", f"{url}/answers", a, data=b"[{",
+                                     headers={"Content-Type": JSON})
+    assert (status, body["error"]["code"]) == (403, "forbidden")  # the requester answers none
+    # the right party's blank-line CSV and A1:XFD1048576 XLSX are refused by the caps
+    blank = b"credit_code\n" + b"\n" * (8 * 1024 * 1024 - 100)
+    status, body = await system.call("POST", url, a, data=blank, headers={"Content-Type": CSV})
+    assert status == 422 and "at most" in body["error"]["message"], body
+    book = openpyxl.Workbook()
+    book.active.append(["credit_code"])
+    out = io.BytesIO()
+    book.save(out)
+    bomb = evidence.declaring(out.getvalue(), "A1:XFD1048576")
+    status, body = await system.call("POST", url, a, data=bomb,
+                                     headers={"Content-Type": XLSX})
+    assert status == 422 and "declares 1048576 rows" in body["error"]["message"], body

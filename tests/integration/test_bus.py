@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import aio_pika
 import asyncpg
@@ -32,11 +33,10 @@ async def channel(system: System) -> AsyncIterator[aio_pika.abc.AbstractChannel]
     await conn.close()
 
 
-async def publish(ch: aio_pika.abc.AbstractChannel, exchange: str, key: str, body: bytes,
+async def publish(system: System, exchange: str, key: str, body: bytes,
                   message_id: str | None = None) -> None:
-    ex = await ch.get_exchange(exchange, ensure=False)
-    await ex.publish(aio_pika.Message(body, message_id=message_id or str(uuid.uuid4()),
-                                      delivery_mode=aio_pika.DeliveryMode.PERSISTENT), key)
+    """As the desk (or hub) that serves the message's sender, with its user-id."""
+    await system.send(exchange, key, body, message_id)
 
 
 async def dead_letters(ch: aio_pika.abc.AbstractChannel, queue: str) -> list[Any]:
@@ -89,7 +89,7 @@ async def test_bad_message_goes_to_dead_letters_with_its_reason(
     system: System, channel: aio_pika.abc.AbstractChannel, body: bytes
 ) -> None:
     queue = routing.desk_inbox_queue("sc")
-    await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(WUHOU, "request.submitted"),
+    await publish(system, routing.DESK_EXCHANGE, routing.desk_key(WUHOU, "request.submitted"),
                   body)
 
     async def dead() -> list[Any]:
@@ -116,7 +116,7 @@ async def test_redelivered_request_is_delivered_once(
               "due_date": row["due_date"]},
     )
     for _ in range(3):  # a re-sent copy (new message id), then redelivered twice (same id)
-        await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(WUHOU, copy.type),
+        await publish(system, routing.DESK_EXCHANGE, routing.desk_key(WUHOU, copy.type),
                       copy.model_dump_json().encode(), str(copy.message_id))
     marker_id, _ = await create_and_deliver(system)  # queue order: copies before this one
     events = await fetch(system, "sc", "SELECT type FROM request_event WHERE request_id = $1",
@@ -131,10 +131,12 @@ async def test_hub_counts_a_repeated_event_once(
     event = {"event_id": uuid.uuid4(), "request_id": uuid.uuid4(), "event_type": "replied",
              "requester": "330106", "recipient": TIANHE,
              "occurred_at": dt.datetime(2026, 1, 5, 10, tzinfo=dt.UTC)}
+    copies = []
     for _ in range(3):  # different message ids, same event id
         msg = RequestEventRecorded(correlation_id="dup", sender=TIANHE, recipient="hub",
                                    body=event)
-        await publish(channel, routing.HUB_EXCHANGE, routing.hub_key(TIANHE, msg.type),
+        copies.append(msg.message_id)
+        await publish(system, routing.HUB_EXCHANGE, routing.hub_key(TIANHE, msg.type),
                       msg.model_dump_json().encode(), str(msg.message_id))
 
     async def counted() -> dict[str, Any] | None:
@@ -142,8 +144,18 @@ async def test_hub_counts_a_repeated_event_once(
                                                        "&from=2026-01-05&to=2026-01-05"))
         return s if s["as_recipient"]["period"]["replied"] else None
 
-    stats = await eventually(counted, what="event counted")
-    await create_and_deliver(system)  # let any further copies drain first
+    await eventually(counted, what="event counted")
+
+    async def all_consumed() -> bool:  # every copy's message id recorded by the hub
+        conn = await asyncpg.connect(system.hub_dsn)
+        try:
+            n = await conn.fetchval("SELECT count(*) FROM processed_message"
+                                    " WHERE message_id = ANY($1::uuid[])", copies)
+        finally:
+            await conn.close()
+        return bool(n == 3)
+
+    await eventually(all_consumed, what="all three copies consumed")
     _, stats = await system.call("GET", system.hub_url(f"/v1/stats?bureau={TIANHE}"
                                                        "&from=2026-01-05&to=2026-01-05"))
     assert stats["as_recipient"]["period"]["replied"] == 1
@@ -166,9 +178,19 @@ async def test_events_out_of_order_are_applied_in_order(
                                          "occurred_at": now + dt.timedelta(seconds=1),
                                          "change": {"event": "replied",
                                                     "reply": {"findings": "查无此户"}}})
-    for msg in (replied, accepted):  # the reply overtakes the acceptance
-        await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, msg.type),
-                      msg.model_dump_json().encode(), str(msg.message_id))
+    # the reply overtakes the acceptance: it is parked (seen in the table) before #2 is sent
+    await publish(system, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, replied.type),
+                  replied.model_dump_json().encode(), str(replied.message_id))
+
+    async def parked() -> list[asyncpg.Record]:
+        return await fetch(system, "zj", "SELECT seq FROM parked_event WHERE request_id = $1",
+                           uuid.UUID(rid))
+
+    assert [r["seq"] for r in await eventually(parked, what="reply parked")] == [3]
+    [row] = await fetch(system, "zj", "SELECT state FROM request WHERE id = $1", uuid.UUID(rid))
+    assert row["state"] == "delivered"
+    await publish(system, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, accepted.type),
+                  accepted.model_dump_json().encode(), str(accepted.message_id))
     zj = system.desks["zj"]
 
     async def replied_home() -> dict[str, Any] | None:
@@ -177,6 +199,7 @@ async def test_events_out_of_order_are_applied_in_order(
 
     home = await eventually(replied_home, what="reply applied after acceptance")
     assert [e["type"] for e in home["timeline"]][-2:] == ["accepted", "replied"]
+    assert home["reply"]["findings"] == "查无此户"
     assert await fetch(system, "zj", "SELECT * FROM parked_event") == []
 
 
@@ -189,7 +212,7 @@ async def test_event_from_a_bureau_not_party_is_dead_lettered(
                                 "occurred_at": dt.datetime.now(dt.UTC), "actor": "冒充者",
                                 "bureau": TIANHE, "state": "accepted",
                                 "due_date": "2030-01-01", "change": {"event": "accepted"}})
-    await publish(channel, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, forged.type),
+    await publish(system, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, forged.type),
                   forged.model_dump_json().encode(), str(forged.message_id))
 
     async def dead() -> list[Any]:
@@ -227,7 +250,7 @@ async def test_any_message_no_desk_takes_comes_back_to_the_timeline(
                            body={"request_id": rid, "command_id": uuid.uuid4(),
                                  "issued_at": dt.datetime.now(dt.UTC), "actor": "余杭",
                                  "change": {"event": "reminded", "rule": "manual"}})
-    await publish(channel, routing.DESK_EXCHANGE, routing.desk_key("320100", stray.type),
+    await publish(system, routing.DESK_EXCHANGE, routing.desk_key("320100", stray.type),
                   stray.model_dump_json().encode(), str(stray.message_id))
     zj = system.desks["zj"]
 
@@ -239,3 +262,26 @@ async def test_any_message_no_desk_takes_comes_back_to_the_timeline(
     home = await eventually(noted, what="undeliverable note")
     assert home["state"] == "delivered"
     assert home["timeline"][-1]["data"]["message"] == "request.command"
+
+
+async def test_service_channels_publish_persistent_and_confirmed(
+    system: System, channel: aio_pika.abc.AbstractChannel
+) -> None:
+    # Given a probe queue that sees what desk-zj's relay publishes to Sichuan
+    probe = await channel.declare_queue(exclusive=True)
+    await probe.bind(routing.DESK_EXCHANGE, routing.desk_binding("51"))
+    # When a request is created and delivered
+    await create_and_deliver(system)
+    # Then its message was persistent
+    message = await eventually(lambda: probe.get(no_ack=True, fail=False), what="a copy")
+    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    await probe.delete(if_unused=False, if_empty=False)
+    # and every channel the services opened is in confirm mode (hub and 3 desks: 2 each,
+    # and this module's own); the broker's statistics catch up within seconds
+    admin = RabbitAdmin(ADMIN)
+
+    async def all_confirming() -> bool:
+        found: Any = await admin.get(f"vhosts/{quote(system.scratch.vhost, safe='')}/channels")
+        return len(found) >= 9 and all(c["confirm"] for c in found)
+
+    await eventually(all_confirming, within=30, what="every channel in confirm mode")

@@ -21,7 +21,7 @@ from protocol.v1 import AnyMessage, RegistryRequested
 from services.common import topology
 from services.common.consumer import Consumer, Outcome
 from services.common.handling import Handler
-from tests.support import Scratch, eventually, unique
+from tests.support import Scratch, eventually, unique, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -70,7 +70,7 @@ async def test_a_message_backing_off_frees_its_slot_and_is_kept(
                                spec.name)
     # When the first fails: then the second is handled while the first waits
     # (the outcome is reported after the handler's commit: wait for it, not the handler)
-    await eventually(lambda: asyncio.sleep(0, len(outcomes) == 2), what="second handled")
+    await eventually(until(lambda: len(outcomes) == 2), what="second handled")
     assert outcomes == [Outcome.FAILED, Outcome.HANDLED] and handled == ["works"]
     # and stopping does not wait out the back-off; the failed message is still queued
     await asyncio.wait_for(consumer.stop(), 30)
@@ -120,7 +120,7 @@ async def test_a_redelivered_message_is_handled_once(
     for _ in range(2):
         await channel.default_exchange.publish(aio_pika.Message(body), name)
     # Then the second delivery is recognised by its id and changes nothing
-    await eventually(lambda: asyncio.sleep(0, len(outcomes) == 2), what="both deliveries")
+    await eventually(until(lambda: len(outcomes) == 2), what="both deliveries")
     assert outcomes == [Outcome.HANDLED, Outcome.DUPLICATE]
     assert handled == ["twice"]
     await consumer.stop()

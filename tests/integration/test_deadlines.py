@@ -95,9 +95,45 @@ async def test_reminders_and_escalation_fire_once(clocked_system: System, clock:
     home = await eventually(escalation_home, what="escalation on the requester's timeline")
     assert [e["type"] for e in home["timeline"]].count("reminded") == 3
 
-    # once answered, nothing more fires
-    await clocked_system.call("POST", sc.url(f"/v1/requests/{rid}/accept"), b)
-    await clocked_system.call("POST", sc.url(f"/v1/requests/{rid}/reply"), b,
-                       json={"findings": "已查明"})
-    clock.now = START + dt.timedelta(days=20)
-    assert await watch.tick() == 0
+
+async def test_an_answered_request_is_not_chased_and_its_unanswered_twin_is(
+    clocked_system: System, clock: Clock
+) -> None:
+    zj, sc = clocked_system.desks["zj"], clocked_system.desks["sc"]
+    a, b = await zj.investigator(YUHANG), await sc.investigator(WUHOU)
+    clock.now = START + dt.timedelta(days=21)  # Monday 23 Nov: due Monday 30 Nov
+    watch: DeadlineWatch = zj.server.app[WATCH]
+    # Given two requests made together, one answered, the other not
+    ids = []
+    for _ in range(2):
+        status, req = await clocked_system.call("POST", zj.url("/v1/requests"), a,
+                                                json=new_request(WUHOU))
+        assert status == 201 and req["due_date"] == "2026-11-30", req
+        ids.append(req["id"])
+    answered, twin = ids
+
+    async def at_home(rid: str, state: str) -> Any:
+        s, r = await clocked_system.call("GET", zj.url(f"/v1/requests/{rid}"), a)
+        return r if s == 200 and r["state"] == state else None
+
+    for rid in ids:
+        await eventually(lambda rid=rid: at_home(rid, "delivered"), what="delivered at home")
+    base = sc.url(f"/v1/requests/{answered}")
+    assert (await clocked_system.call("POST", f"{base}/accept", b))[0] == 200
+    assert (await clocked_system.call("POST", f"{base}/reply", b,
+                                      json={"findings": "已查明"}))[0] == 200
+    await eventually(lambda: at_home(answered, "replied"), what="reply recorded at home")
+    # When every rule's time has come (two days left, then far overdue)
+    clock.advance(days=3)
+    assert await watch.tick() == 1
+    clock.advance(days=15)
+    assert await watch.tick() >= 1
+    # Then the unanswered twin was reminded and escalated (decided at Sichuan's desk)
+    async def chased() -> bool:
+        _, r = await clocked_system.call("GET", zj.url(f"/v1/requests/{twin}"), a)
+        return {"reminded", "escalated"} <= {e["type"] for e in r["timeline"]}
+
+    await eventually(chased, what="the twin reminded and escalated")
+    # and the answered one was not
+    _, r = await clocked_system.call("GET", zj.url(f"/v1/requests/{answered}"), a)
+    assert not {"reminded", "escalated"} & {e["type"] for e in r["timeline"]}

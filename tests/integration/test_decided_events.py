@@ -46,11 +46,9 @@ async def test_an_outcome_local_rules_would_refuse_is_applied_not_parked(
                           body=facts | {"event_id": uuid.uuid4(), "seq": 3, "state": "closed",
                                         "occurred_at": now + dt.timedelta(seconds=1),
                                         "change": {"event": "closed", "rating": 4}})
-    exchange = await channel.get_exchange(routing.DESK_EXCHANGE, ensure=False)
     for msg in (replied, closed):
-        await exchange.publish(aio_pika.Message(msg.model_dump_json().encode(),
-                                                message_id=str(msg.message_id)),
-                               routing.desk_key(YUHANG, msg.type))
+        await system.send(routing.DESK_EXCHANGE, routing.desk_key(YUHANG, msg.type),
+                          msg.model_dump_json().encode(), str(msg.message_id))
     zj = system.desks["zj"]
 
     async def closed_home() -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""The outbox relay: a message leaves the outbox only once the broker confirmed it."""
+"""The outbox relay: a message leaves the outbox only once the broker confirmed it (a failed
+or refused publish keeps it)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,30 @@ async def test_a_failed_publish_keeps_the_messages(parts: Parts) -> None:
     # Then it is still in the outbox, to be published when the broker is back
     assert await outbox_size(pool) == 1
     await pool.execute("DELETE FROM outbox")
+
+
+
+async def test_a_message_the_broker_refuses_stays_in_the_outbox(parts: Parts) -> None:
+    pool, channel, _, _ = parts
+    # Given a queue that is full and refuses more: the broker nacks what is routed to it
+    full = await channel.declare_queue(
+        "", exclusive=True, arguments={"x-max-length": 0, "x-overflow": "reject-publish"})
+    await full.bind("xiecha.v1.desk", "v1.desk.99.full")
+    await pool.execute(
+        "INSERT INTO outbox (message_id, exchange, routing_key, message_type, correlation_id,"
+        " payload) VALUES ($1, 'xiecha.v1.desk', 'v1.desk.99.full', 'test', 'c', 'x')",
+        uuid.uuid4())
+    # When the relay publishes it: the nack fails the flush, the row stays
+    relay = OutboxRelay(pool, channel)
+    with pytest.raises(aio_pika.exceptions.DeliveryError):
+        await relay.flush_once()
+    assert await outbox_size(pool) == 1
+    # and once the queue is gone, it is published (to the probe) and only then removed
+    await full.delete(if_unused=False, if_empty=False)
+    assert await relay.flush_once() == 1
+    assert await outbox_size(pool) == 0
+    probe = await channel.get_queue("probe")
+    await probe.purge()
 
 
 async def test_relay_listens_again_after_the_database_connection_is_lost(parts: Parts) -> None:

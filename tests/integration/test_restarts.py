@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
 
 from services.desk.app import create_app as create_desk
-from tests.support import System, eventually, new_request
+from tests.support import System, broker_outage, eventually, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -20,6 +22,40 @@ async def hub_figures(system: System, bureau: str) -> dict[str, int]:
     _, stats = await system.call("GET", system.hub_url(f"/v1/stats?bureau={bureau}"))
     figures: dict[str, int] = stats["as_recipient"]["all_time"]
     return figures
+
+
+async def test_after_the_broker_drops_every_connection_the_services_carry_on(
+    system: System,
+) -> None:
+    zj, gd = system.desks["zj"], system.desks["gd"]
+    alice, nanshan = await zj.investigator(YUHANG), await gd.investigator(NANSHAN)
+    # Given a broker outage (hub and three desks lose their connections)
+    async with broker_outage(system.scratch.vhost, 4):
+        # When a request is made meanwhile
+        status, req = await system.call("POST", zj.url("/v1/requests"), alice,
+                                        json=new_request(NANSHAN))
+        assert status == 201, req
+        # Then it waits in the outbox
+        conn = await asyncpg.connect(zj.settings.dsn)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM outbox WHERE request_id = $1",
+                                       uuid.UUID(req["id"])) > 0
+        finally:
+            await conn.close()
+
+    # and arrives once the services are back (reconnected, consuming)
+    async def arrived() -> bool:
+        s, r = await system.call("GET", gd.url(f"/v1/requests/{req['id']}"), nanshan)
+        return s == 200 and r["state"] == "delivered"
+
+    await eventually(arrived, within=60, what="delivered after reconnecting")
+
+    async def told() -> Any:
+        _, r = await system.call("GET", zj.url(f"/v1/requests/{req['id']}"), alice)
+        return r if r["state"] == "delivered" else None
+
+    home = await eventually(told, what="delivery recorded at home")
+    assert [e["type"] for e in home["timeline"]] == ["created", "sent", "delivered"]
 
 
 async def test_requests_sent_while_a_desk_is_down_arrive_once_it_is_back(

@@ -4,12 +4,14 @@ final replies, withdrawal, closing, agreed due dates, handling restrictions."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 
 from services.desk.domain import calendar
-from tests.support import Clock, System, eventually, new_request
+from tests.support import Clock, System, eventually, new_request, refused
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -51,6 +53,17 @@ class Case:
         return await eventually(probe, what=f"both sides {state}")
 
 
+async def audited(system: System, region: str, rid: str) -> list[tuple[str, str]]:
+    """The (bureau, action) rows of the request's audit log at ``region``, except views."""
+    conn = await asyncpg.connect(system.desks[region].settings.dsn)
+    try:
+        rows = await conn.fetch("SELECT bureau, action FROM audit_log WHERE request_id = $1"
+                                " AND action <> 'view' ORDER BY id", uuid.UUID(rid))
+    finally:
+        await conn.close()
+    return [(r["bureau"], r["action"]) for r in rows]
+
+
 async def new_case(system: System, recipient: str = WUHOU, **over: Any) -> Case:
     zj, sc = system.desks["zj"], system.desks["sc"]
     a, b = await zj.investigator(YUHANG, "余杭 陈敏"), await sc.investigator(recipient, "川 张静")
@@ -77,7 +90,7 @@ async def test_due_date_counts_working_days_and_may_only_be_later(clocked_system
     zj, a = clocked_system.desks["zj"], case.a
     early = await clocked_system.call("POST", zj.url("/v1/requests"), a,
                                json=new_request(WUHOU, due_date="2026-09-24"))
-    assert early[0] == 422 and "2026-09-29" in early[1]["error"]["message"]
+    assert "2026-09-29" in refused(early, 422, "validation_failed")["message"]
     later = await clocked_system.call("POST", zj.url("/v1/requests"), a,
                                json=new_request(WUHOU, due_date="2026-10-30"))
     assert later[0] == 201 and later[1]["due_date"] == "2026-10-30"
@@ -94,7 +107,7 @@ async def test_reject_with_a_reason(clocked_system: System) -> None:
     assert status == 200
     home, _ = await case.both_in("rejected")
     assert home["timeline"][-1]["data"] == {"reason": "subject_not_found", "note": "查无此户"}
-    assert (await case.b_does("accept"))[0] == 409
+    refused(await case.b_does("accept"), 409, "illegal_transition")
 
 
 async def test_information_request_stops_the_clock(clocked_system: System, clock: Clock) -> None:
@@ -142,7 +155,7 @@ async def test_transfer_to_a_more_competent_bureau(clocked_system: System) -> No
     assert [e["type"] for e in home["timeline"]][-2:] == ["transferred", "delivered"]
     # the former recipient still sees it, but can no longer act on it
     assert (await case.away())["state"] == "transferred"
-    assert (await case.b_does("accept"))[0] == 403
+    refused(await case.b_does("accept"), 403, "forbidden")
     status, _ = await clocked_system.call("POST", gd.url(f"/v1/requests/{case.id}/accept"), c)
     assert status == 200
 
@@ -154,7 +167,7 @@ async def test_partial_then_final_reply_then_close_with_rating(clocked_system: S
                "answers": [{"question_id": "q1", "answer": "是", "confirmed": True}]}
     assert (await case.b_does("partial-reply", partial))[0] == 200
     await case.both_in("partially_replied")
-    assert (await case.a_does("close", {"rating": 5}))[0] == 409  # not answered yet
+    refused(await case.a_does("close", {"rating": 5}), 409, "illegal_transition")  # not yet
     final = {"findings": "地址一致。",
              "answers": [{"question_id": "q2", "answer": "一致", "confirmed": True}]}
     assert (await case.b_does("reply", final))[0] == 200
@@ -164,18 +177,22 @@ async def test_partial_then_final_reply_then_close_with_rating(clocked_system: S
     assert status == 202
     home, away = await case.both_in("closed")
     assert home["rating"] == away["rating"] == 4
+    # every step is in the audit log of the desk where it was taken, by whom
+    assert await audited(clocked_system, "sc", case.id) == [
+        (WUHOU, "accept"), (WUHOU, "partial_reply"), (WUHOU, "reply")]
+    assert await audited(clocked_system, "zj", case.id) == [(YUHANG, "create"),
+                                                            (YUHANG, "close")]
     types = [e["type"] for e in home["timeline"]]
     assert types.count("partially_replied") == 1 and types[-2:] == ["replied", "closed"]
 
 
 async def test_withdraw_an_unanswered_request(clocked_system: System) -> None:
     case = await new_case(clocked_system)
-    status, body = await case.a_does("withdraw", {"note": "案件已撤销"})
+    status, _ = await case.a_does("withdraw", {"note": "案件已撤销"})
     assert status == 202
     await case.both_in("withdrawn")
-    status, body = await case.b_does("accept")
-    assert status == 409 and body["error"]["code"] == "illegal_transition"
-    assert (await case.a_does("withdraw"))[0] == 409
+    refused(await case.b_does("accept"), 409, "illegal_transition")
+    refused(await case.a_does("withdraw"), 409, "illegal_transition")
 
 
 async def test_proposed_due_date_agreed(clocked_system: System) -> None:
@@ -199,12 +216,29 @@ async def test_proposed_due_date_agreed(clocked_system: System) -> None:
     assert [e["type"] for e in home["timeline"]][-1] == "due_date_agreed"
 
 
-async def test_requester_cannot_take_recipient_steps(clocked_system: System) -> None:
+RECIPIENT_STEPS = {
+    "accept": {"proposed_due_date": "2026-10-16"},
+    "reject": {"reason": "subject_not_found", "note": "查无此户"},
+    "transfer": {"to": TIANHE, "note": "商户实际在广州"},
+    "request-info": {"questions": "请提供投诉人联系方式"},
+}
+ANSWERS = {"findings": "已登记。", "answers": [{"question_id": "q1", "answer": "是"}]}
+
+
+async def test_each_party_is_refused_the_others_steps(clocked_system: System) -> None:
+    # Valid bodies, in a state where the step is legal: only the party check refuses.
     case = await new_case(clocked_system)
-    for action in ("accept", "reject", "transfer", "request-info"):
-        status, body = await case.a_does(action, {})
-        assert status in (403, 422), (action, status, body)
-    status, body = await case.b_does("withdraw")
-    assert status == 403 and body["error"]["code"] == "forbidden"
-    status, body = await case.a_does("no-such-action")
-    assert status == 404
+    for action, body in RECIPIENT_STEPS.items():
+        refused(await case.a_does(action, body), 403, "forbidden")
+    refused(await case.b_does("withdraw", {"note": "案件已撤销"}), 403, "forbidden")
+    refused(await case.b_does("remind", {}), 403, "forbidden")
+    assert (await case.b_does("accept"))[0] == 200
+    await case.both_in("accepted")
+    for action in ("partial-reply", "reply"):
+        refused(await case.a_does(action, ANSWERS), 403, "forbidden")
+    # and nothing changed; only the step that was taken is audited
+    home, _ = await case.both_in("accepted")
+    assert [e["type"] for e in home["timeline"]][-1] == "accepted"
+    assert await audited(clocked_system, "sc", case.id) == [(WUHOU, "accept")]
+    assert await audited(clocked_system, "zj", case.id) == [(YUHANG, "create")]
+    refused(await case.a_does("no-such-action"), 404, "not_found")

@@ -18,7 +18,7 @@ from protocol.v1.files import (
     encode_chunk,
 )
 from protocol.v1.messages import AttachmentChunk
-from services.desk.attachments import limits, sniff
+from services.desk.attachments import limits, office, sniff
 from services.desk.domain.errors import Refused
 from tests import evidence
 
@@ -50,9 +50,45 @@ def test_anything_else_is_not_recognised(data: bytes) -> None:
     assert sniff.media_type_of(data) is None
 
 
-@pytest.mark.parametrize("name", ["勘验笔录.pdf", "scan", "扫描件2024.11.27", "REPORT.PDF"])
-def test_a_pdf_may_be_named_freely_unless_the_name_claims_another_type(name: str) -> None:
+@pytest.mark.parametrize("name", ["勘验笔录.pdf", "REPORT.PDF", "扫描件2024.11.27.pdf"])
+def test_a_pdf_named_as_a_pdf_is_accepted(name: str) -> None:
     assert limits.accepted_type(name, evidence.pdf()) == "application/pdf"
+
+
+@pytest.mark.parametrize("name", ["证据.hta", "证据.wsf", "证据.chm", "证据.lnk", "证据.url",
+                                  "scan", "扫描件2024.11.27", ".pdf", "证据.pdf.hta"])
+def test_only_an_extension_of_the_detected_type_is_allowed(name: str) -> None:
+    with pytest.raises(Refused) as refused:
+        limits.accepted_type(name, evidence.pdf())
+    assert refused.value.code is ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    assert ".pdf" in refused.value.message
+
+
+@pytest.mark.parametrize(("name", "data", "reason"), [
+    ("宏.docx", evidence.docx(macros=True), office.VBA),
+    ("宏表.xlsx", evidence.xlsx_xlm(), office.XLM),
+    ("宏表.xls", evidence.xls_macro_sheet(), office.XLM),
+    ("字段.docx", evidence.docx_dde(), office.DDE),
+    ("字段.doc", evidence.doc_dde(), office.DDE),
+    ("链接.xlsx", evidence.xlsx_dde_link(), office.DDE),
+    ("公式.xlsx", evidence.xlsx_dde_formula(), office.DDE),
+    ("模板.docx", evidence.docx_remote_template(), office.EXTERNAL),
+    ("外部.xls", evidence.xls_external_book(), office.EXTERNAL),
+], ids=["vba", "xlm-xlsx", "xlm-xls", "dde-field", "dde-doc", "dde-link", "dde-formula",
+        "remote-template", "external-book"])
+def test_active_office_content_is_refused_with_its_reason(
+    name: str, data: bytes, reason: str
+) -> None:
+    with pytest.raises(Refused) as refused:
+        limits.accepted_type(name, data)
+    assert refused.value.code is ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    assert reason in refused.value.message
+
+
+def test_plain_office_files_and_hyperlinks_pass() -> None:
+    assert limits.accepted_type("a.docx", evidence.docx_hyperlink()) == sniff.DOCX
+    assert limits.accepted_type("a.xls", evidence.compound("Workbook",
+                                                           evidence._biff())) == sniff.XLS
 
 
 @pytest.mark.parametrize(("name", "data"), [

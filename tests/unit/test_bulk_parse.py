@@ -16,6 +16,7 @@ from protocol.v1.bulk import BATCH_SIZE, MAX_ITEMS, ComplainantItem, MerchantIte
 from protocol.v1.messages import BulkItems
 from services.desk.bulk import parse, sheets, views
 from services.desk.bulk.sheets import CSV, JSON, XLSX, SheetError
+from tests import evidence
 
 
 def credit_code(n: int, division: str = "510107") -> str:
@@ -196,3 +197,41 @@ def test_a_full_batch_of_the_largest_items_stays_well_under_1_mb() -> None:
                         body={"request_id": uuid.uuid4(), "batch_id": uuid.uuid4(),
                               "first_idx": 1, "items": [item] * BATCH_SIZE})
     assert len(message.model_dump_json().encode()) < 600_000
+
+
+# Hard caps: a few kilobytes never cost minutes of CPU or gigabytes of memory.
+
+def test_an_xlsx_declaring_a1_xfd1048576_is_refused_before_reading() -> None:
+    bomb = evidence.declaring(xlsx([["credit_code"], [credit_code(1)]]), "A1:XFD1048576")
+    with pytest.raises(SheetError) as refused:
+        parse.parse_items(bomb, XLSX)
+    assert "declares 1048576 rows and 16384 columns" in refused.value.reason
+
+
+def test_a_csv_of_blank_lines_stops_at_the_row_cap() -> None:
+    blank = b"credit_code\n" + b"\n" * (8 * 1024 * 1024 - 12)
+    with pytest.raises(SheetError) as refused:
+        parse.parse_items(blank, CSV)
+    assert refused.value.row == sheets.MAX_ROWS + 1
+
+
+def test_an_xlsx_row_far_away_stops_at_the_row_cap_without_padding() -> None:
+    book = openpyxl.Workbook()
+    book.active.append(["credit_code"])
+    book.active.cell(row=1_000_000, column=1, value=credit_code(2))
+    out = io.BytesIO()
+    book.save(out)
+    lying = evidence.declaring(out.getvalue(), "A1")  # the dimension hides how far it goes
+    with pytest.raises(SheetError) as refused:
+        parse.parse_items(lying, XLSX)
+    assert refused.value.row == sheets.MAX_ROWS + 1
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b",".join([b"credit_code"] + [b"c%d" % i for i in range(40)]) + b"\n", "columns"),
+    (b"credit_code,name\n" + credit_code(3).encode() + b"," + b"x" * 3000 + b"\n", "characters"),
+])
+def test_columns_and_cells_are_capped(body: bytes, reason: str) -> None:
+    with pytest.raises(SheetError) as refused:
+        parse.parse_items(body, CSV)
+    assert reason in refused.value.reason

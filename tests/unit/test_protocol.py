@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import jsonschema
 import pytest
@@ -12,7 +13,9 @@ from stdnum.cn import uscc
 
 from protocol import routing, schemas, topology
 from protocol.v1 import MESSAGE_TYPES, RequestSubmitted, parse_message
+from protocol.v1.files import encode_chunk
 from services.common.topology import queues_for
+from services.hub.registry_source import build_registry
 
 
 def submitted(**over: object) -> RequestSubmitted:
@@ -37,11 +40,61 @@ def test_committed_schemas_match_the_models() -> None:
     assert schemas.drift() == [], "run `make schemas` and commit protocol/schemas"
 
 
-def test_every_message_type_has_a_schema_that_accepts_its_instances() -> None:
-    msg = submitted()
-    schema = json.loads((schemas.SCHEMA_DIR / "request.submitted.json").read_text())
-    jsonschema.validate(json.loads(msg.model_dump_json()), schema)
+def examples() -> dict[str, dict[str, Any]]:
+    """One valid body of every message type."""
+    rid, now = str(uuid.uuid4()), "2026-11-27T08:00:00+08:00"
+    bureau = build_registry()[0].model_dump(mode="json")
+    return {
+        "request.submitted": submitted().model_dump(mode="json")["body"],
+        "request.event": {"request_id": rid, "event_id": str(uuid.uuid4()), "seq": 2,
+                          "occurred_at": now, "actor": "武侯 王五", "bureau": "510107",
+                          "state": "accepted", "due_date": "2026-12-04",
+                          "change": {"event": "accepted"}},
+        "request.command": {"request_id": rid, "command_id": str(uuid.uuid4()),
+                            "issued_at": now, "actor": "余杭 陈敏",
+                            "change": {"event": "reminded", "rule": "manual"}},
+        "request.command_refused": {"request_id": rid, "command_id": str(uuid.uuid4()),
+                                    "event": "withdrawn", "reason": "已答复"},
+        "request.undeliverable": {"request_id": rid, "original_message_id": str(uuid.uuid4()),
+                                  "original_type": "request.submitted", "reason": "无人接收"},
+        "attachment.offered": {"request_id": rid, "attachment_id": str(uuid.uuid4()),
+                               "name": "补充材料.pdf", "media_type": "application/pdf",
+                               "size": 10, "sha256": "0" * 64, "chunks": 1,
+                               "purpose": "request", "uploaded_by": "余杭 陈敏",
+                               "uploaded_at": now},
+        "attachment.chunk": {"request_id": rid, "attachment_id": str(uuid.uuid4()), "idx": 0,
+                             "data": encode_chunk(b"%PDF-1.7")},
+        "event.recorded": {"event_id": str(uuid.uuid4()), "request_id": rid,
+                           "event_type": "replied", "requester": "330106",
+                           "recipient": "440106", "occurred_at": now},
+        "registry.requested": {"have_version": 0},
+        "registry.published": {"version": 1, "bureaus": [bureau]},
+        "bulk.items": {"request_id": rid, "batch_id": str(uuid.uuid4()), "first_idx": 1,
+                       "items": [{"kind": "merchant", "credit_code": valid_credit_code()}]},
+        "bulk.answers": {"request_id": rid, "batch_id": str(uuid.uuid4()), "answered_at": now,
+                         "answered_by": "武侯 王五",
+                         "answers": [{"idx": 1, "result": "confirmed"}]},
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(MESSAGE_TYPES))
+def test_every_message_type_has_a_schema_that_accepts_its_instances(kind: str) -> None:
+    model = MESSAGE_TYPES[kind]
+    msg = model.model_validate({"correlation_id": "c-1", "sender": "330110",
+                                "recipient": "510107", "body": examples()[kind]})
+    wire = json.loads(msg.model_dump_json())
+    schema = json.loads((schemas.SCHEMA_DIR / f"{kind}.json").read_text())
+    jsonschema.validate(wire, schema)
+    assert parse_message(msg.model_dump_json()) == msg
+    # and the schema is no formality: it refuses what the model refuses
+    for broken in ({**wire, "body": {}}, {**wire, "surprise": 1}, {**wire, "type": "x.y"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema)
+
+
+def test_every_message_type_has_a_schema() -> None:
     assert set(MESSAGE_TYPES) == {p.stem for p in schemas.SCHEMA_DIR.glob("*.json")}
+    assert set(MESSAGE_TYPES) == set(examples())
 
 
 def test_message_round_trips_through_json() -> None:

@@ -1,7 +1,8 @@
 """Limits of evidence files and the checks that apply them; pure functions, no I/O.
 
 A file is at most ``MAX_FILE_BYTES`` (20 MiB), one of the accepted types as
-detected from its content (``sniff``), named without directories; a request holds
+detected from its content (``sniff``), named with an extension of that type and without
+directories, free of macros, DDE and external references (``office``); a request holds
 at most ``MAX_PER_REQUEST`` files. Files are stored and sent in ``CHUNK_BYTES``
 (256 KiB) chunks.
 """
@@ -17,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from protocol.errors import ErrorCode
 from protocol.v1.files import CHUNK_BYTES, MAX_FILE_BYTES, FileName, MediaType
-from services.desk.attachments import sniff
+from services.desk.attachments import office, sniff
 from services.desk.domain.errors import Refused
 
 MAX_PER_REQUEST: Final = 50
@@ -60,14 +61,18 @@ def accepted_type(name: str, data: bytes) -> MediaType:
         raise Refused(ErrorCode.VALIDATION_FAILED, "the file is empty")
     if len(data) > MAX_FILE_BYTES:
         raise Refused(ErrorCode.BODY_TOO_LARGE, f"a file may have at most {MAX_FILE_BYTES} bytes")
+    unsafe = office.hazard(data)
+    if unsafe is not None:
+        raise Refused(ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"office file refused: {unsafe}")
     media_type = sniff.media_type_of(data)
     if media_type is None:
         raise Refused(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
                       "the content is not PDF, JPEG, PNG, TIFF, Word, Excel or OpenDocument"
                       " text/spreadsheet (office files with macros are refused)")
     if not sniff.name_agrees(name, media_type):
+        allowed = ", ".join(f".{e}" for e in sniff.EXTENSIONS[media_type])
         raise Refused(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                      f"the name {name!r} does not fit the content, which is {media_type}")
+                      f"the content is {media_type}: name the file with {allowed}")
     return media_type
 
 

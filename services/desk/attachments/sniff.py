@@ -107,22 +107,10 @@ EXTENSIONS: Final[dict[str, tuple[str, ...]]] = {
     DOC: ("doc",), XLS: ("xls",), DOCX: ("docx",), XLSX: ("xlsx",), ODT: ("odt",),
     ODS: ("ods",),
 }
-"""File name extensions that go with each accepted type."""
-
-TELLING_EXTENSIONS: Final = frozenset(
-    {e for exts in EXTENSIONS.values() for e in exts} | {
-        "exe", "dll", "com", "scr", "msi", "bat", "cmd", "ps1", "vbs", "js", "jar", "apk",
-        "sh", "elf", "bin", "html", "htm", "svg", "xml", "zip", "rar", "7z", "gz", "tar",
-        "docm", "xlsm", "pptx", "ppt", "txt", "rtf", "gif", "bmp", "webp", "heic",
-    }
-)
-"""Extensions that claim a file type: a name ending in one must agree with the content."""
-
+"""File name extensions that go with each accepted type: the only ones allowed."""
 
 def name_agrees(name: str, media_type: str) -> bool:
-    """False when the name's extension claims another type than the content is."""
+    """True when the name ends in an extension of the detected type (the allow-list): a
+    PDF named ``证据.hta`` would be saved, and opened, as what its name says."""
     stem, dot, ext = name.rpartition(".")
-    ext = ext.lower()
-    if not dot or not stem or ext not in TELLING_EXTENSIONS:
-        return True
-    return ext in EXTENSIONS.get(media_type, ())
+    return bool(dot and stem) and ext.lower() in EXTENSIONS.get(media_type, ())

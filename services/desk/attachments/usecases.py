@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import structlog
@@ -19,11 +21,12 @@ import structlog
 from protocol.errors import ErrorCode
 from protocol.v1.files import chunk_count
 from services.common import outbox
-from services.desk.access import visible
+from services.desk.access import handed_over_at, visible
 from services.desk.attachments import limits, outgoing, store
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import TERMINAL, Party
+from services.desk.domain.privacy import HIDDEN
 from services.desk.domain.request import Request
 from services.desk.store import audit
 from services.desk.store.investigators import Investigator
@@ -91,27 +94,40 @@ class Files:
         return new
 
     async def listing(self, who: Investigator, request_id: uuid.UUID,
-                   cid: str) -> list[asyncpg.Record]:
+                      cid: str) -> list[Mapping[str, Any]]:
         async with self.desk.pool.acquire() as conn, conn.transaction():
-            await visible(conn, who, request_id)
+            req = await visible(conn, who, request_id)
             await audit.record(conn, who, "list_attachments", request_id, cid)
-            return await store.of_request(conn, request_id)
+            files: list[Mapping[str, Any]] = list(await store.of_request(conn, request_id))
+            until = await handed_over_at(conn, who, req)
+            if until is not None:
+                files = [f for f in files if f["uploaded_at"] <= until]
+            if self.desk.hidden(req):  # a file's name may name a person
+                files = [{**f, "name": HIDDEN} for f in files]
+            return files
 
     async def download(self, who: Investigator, request_id: uuid.UUID,
                        attachment_id: uuid.UUID, cid: str) -> tuple[asyncpg.Record, list[bytes]]:
         """The file and its chunks, verified; the attempt is audited, refused or not."""
         async with self.desk.pool.acquire() as conn, conn.transaction():
-            await visible(conn, who, request_id)
+            req = await visible(conn, who, request_id)
             att = await store.get(conn, attachment_id)
-            if att is None or att["request_id"] != request_id:
+            until = await handed_over_at(conn, who, req)
+            if (att is None or att["request_id"] != request_id
+                    or (until is not None and att["uploaded_at"] > until)):
                 raise Refused(ErrorCode.NOT_FOUND, f"no file {attachment_id} on this request")
             parts = await store.read_chunks(conn, attachment_id, att["chunks"])
-            refusal = _refusal(att, parts)
+            refusal = _hidden() if self.desk.hidden(req) else _refusal(att, parts)
             action = "download_attachment" + ("_refused" if refusal else "")
             await audit.record(conn, who, action, request_id, cid, attachment_id)
         if refusal is not None:
             raise refusal
         return att, parts
+
+
+def _hidden() -> Refused:
+    return Refused(ErrorCode.PERSONAL_DATA_HIDDEN, "the request ended long ago: its files may"
+                   " hold personal data and are no longer served")
 
 
 def _refusal(att: asyncpg.Record, parts: list[bytes]) -> Refused | None:

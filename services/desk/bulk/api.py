@@ -1,7 +1,9 @@
 """HTTP routes of bulk checks: add items, list them, answer them, download them as a sheet.
 
 Uploads may be far larger than the app's body limit, so these routes read the body
-themselves, up to MAX_UPLOAD_BYTES (413 beyond). Parsing runs in a worker thread.
+themselves, up to MAX_UPLOAD_BYTES (413 beyond), and only once the caller's bureau is
+known to be the right party of the request. Parsing runs in a worker thread, under the
+caps of ``sheets``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from aiohttp import web
 from protocol.errors import ErrorCode
 from services.common.http import ApiError, correlation_id, json_ok
 from services.desk.bulk import parse, sheets, usecases, views
+from services.desk.domain.lifecycle import Party
 from services.desk.web import DESK, caller, path_id
 
 MAX_UPLOAD_BYTES: Final = 8 * 1024 * 1024
@@ -55,6 +58,7 @@ async def parsed(request: web.Request, parser: Callable[[bytes, str], P]) -> P:
 async def add_items(request: web.Request) -> web.Response:
     who = await caller(request)
     rid = path_id(request)
+    await usecases.require_party(request.app[DESK], who, rid, Party.REQUESTER, "add items to")
     items = await parsed(request, parse.parse_items)
     added = await usecases.add_items(request.app[DESK], who, rid, items,
                                     correlation_id(request))
@@ -66,6 +70,8 @@ async def add_items(request: web.Request) -> web.Response:
 async def answer_items(request: web.Request) -> web.Response:
     who = await caller(request)
     rid = path_id(request)
+    await usecases.require_party(request.app[DESK], who, rid, Party.RECIPIENT,
+                                 "answer items of")
     answers = await parsed(request, parse.parse_answers)
     outcome = await usecases.answer_items(request.app[DESK], who, rid, answers,
                                          correlation_id(request))

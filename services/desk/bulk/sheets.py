@@ -2,6 +2,11 @@
 
 Pure: bytes in, bytes out. Row numbers are those a user sees in a spreadsheet
 (the header is row 1); for a JSON list, the item's position counted from 1.
+
+Sheets are read as a stream, row by row, under hard caps (``MAX_ROWS``, ``MAX_COLUMNS``,
+``MAX_CELL_CHARS``): the first row over a cap stops the reading with a ``SheetError``,
+and an XLSX whose declared dimension exceeds them (the ``A1:XFD1048576`` bomb) is
+refused before any row is read. Missing cells are never padded out to a declared size.
 """
 
 from __future__ import annotations
@@ -21,11 +26,18 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from protocol.v1.bulk import MAX_ITEMS
+
 CSV: Final = "text/csv"
 XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JSON: Final = "application/json"
 MAX_UNPACKED: Final = 128 * 1024 * 1024
 """An XLSX is a zip archive; refuse one that unpacks to more than this (zip bombs)."""
+
+MAX_ROWS: Final = MAX_ITEMS + 101
+"""The header, the most items a request holds, and up to 100 blank rows."""
+MAX_COLUMNS: Final = 32
+MAX_CELL_CHARS: Final = 2000
 
 ALIASES: Final = {
     "序号": "idx", "编号": "idx", "类型": "kind", "名称": "name", "姓名": "name",
@@ -91,7 +103,7 @@ def read_table(data: bytes, content_type: str) -> Table:
 
 def _from_grid(grid: Iterable[Sequence[object]]) -> Table:
     rows = iter(grid)
-    names = [column_name(h) for h in next(rows, ())]
+    names = [column_name(h) for h in _capped(next(rows, ()), 1)]
     if not any(names):
         raise SheetError("the first row must name the columns")
     named = [n for n in names if n]
@@ -99,22 +111,41 @@ def _from_grid(grid: Iterable[Sequence[object]]) -> Table:
         raise SheetError("a column is named twice")
     table = Table(frozenset(named))
     for number, values in enumerate(rows, start=2):
-        cells = {n: cell_text(v) for n, v in zip(names, values, strict=False) if n}
+        if number > MAX_ROWS:
+            raise SheetError(f"a sheet may have at most {MAX_ROWS} rows", row=number)
+        cells = {n: cell_text(v) for n, v in zip(names, _capped(values, number), strict=False)
+                 if n}
         table.rows.append(Row(number, cells))
     while table.rows and table.rows[-1].empty:  # trailing blank rows are no rows
         table.rows.pop()
     return table
 
 
-def _csv_grid(data: bytes) -> list[list[str]]:
+def _capped(values: Sequence[object], number: int) -> Sequence[object]:
+    """The row without its trailing empty cells; SheetError over a column or cell cap."""
+    end = len(values)
+    while end and values[end - 1] in (None, ""):
+        end -= 1
+    if end > MAX_COLUMNS:
+        raise SheetError(f"a row may have at most {MAX_COLUMNS} columns", row=number)
+    if any(isinstance(v, str) and len(v) > MAX_CELL_CHARS for v in values[:end]):
+        raise SheetError(f"a cell may hold at most {MAX_CELL_CHARS} characters", row=number)
+    return values[:end]
+
+
+def _csv_grid(data: bytes) -> Iterator[list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("gb18030", errors="replace")  # Excel on Chinese Windows
     try:
-        return list(csv.reader(io.StringIO(text, newline="")))
+        yield from csv.reader(io.StringIO(text, newline=""))
     except csv.Error as exc:
         raise SheetError(f"not a readable CSV file: {exc}", row=None) from None
+
+
+_XLSX_ERRORS = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, IndexError,
+                OSError, TypeError)
 
 
 def _xlsx_grid(data: bytes) -> Iterator[tuple[Any, ...]]:
@@ -123,15 +154,24 @@ def _xlsx_grid(data: bytes) -> Iterator[tuple[Any, ...]]:
             if sum(i.file_size for i in archive.infolist()) > MAX_UNPACKED:
                 raise SheetError("the XLSX file unpacks to more than 128 MiB", row=None)
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            grid = list(sheet.iter_rows(values_only=True))
-        finally:
-            book.close()
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, IndexError,
-            OSError, TypeError) as exc:
+    except _XLSX_ERRORS as exc:
         raise SheetError(f"not a readable XLSX file: {exc}", row=None) from None
-    return iter(grid)
+    try:
+        sheet = book.worksheets[0]
+        _check_dimension(sheet.max_row, sheet.max_column)
+        sheet.reset_dimensions()  # rows as stored, never padded out to a declared size
+        yield from sheet.iter_rows(values_only=True)
+    except _XLSX_ERRORS as exc:
+        raise SheetError(f"not a readable XLSX file: {exc}", row=None) from None
+    finally:
+        book.close()
+
+
+def _check_dimension(rows: int | None, columns: int | None) -> None:
+    """Refuse a sheet that declares more rows or columns than the caps, before reading it."""
+    if (rows or 0) > MAX_ROWS or (columns or 0) > MAX_COLUMNS:
+        raise SheetError(f"the sheet declares {rows} rows and {columns} columns; at most"
+                         f" {MAX_ROWS} rows and {MAX_COLUMNS} columns are read", row=None)
 
 
 def _json_table(data: bytes) -> Table:
@@ -143,6 +183,8 @@ def _json_table(data: bytes) -> Table:
         raise SheetError("body is nested too deeply", row=None, malformed=True) from None
     if not isinstance(value, list):
         raise SheetError("send a JSON list of objects", row=None)
+    if len(value) > MAX_ROWS:
+        raise SheetError(f"a list may have at most {MAX_ROWS} elements", row=None)
     rows = [_json_row(n, element) for n, element in enumerate(value, start=1)]
     columns = frozenset(c for r in rows for c in r.cells)
     return Table(columns, rows, from_sheet=False)
@@ -151,10 +193,14 @@ def _json_table(data: bytes) -> Table:
 def _json_row(number: int, element: object) -> Row:
     if not isinstance(element, dict):
         return Row(number, {}, "each element must be an object")
+    if len(element) > MAX_COLUMNS:
+        return Row(number, {}, f"an element may have at most {MAX_COLUMNS} keys")
     cells: dict[str, str] = {}
     for key, value in element.items():
         if isinstance(value, bool) or not isinstance(value, str | int | float | None):
             return Row(number, {}, f"{key} must be text or a number")
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            return Row(number, {}, f"{key} may hold at most {MAX_CELL_CHARS} characters")
         cells[column_name(key)] = cell_text(value)
     return Row(number, cells)
 

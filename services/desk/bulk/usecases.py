@@ -9,7 +9,9 @@ check each). Only parties see items; everyone else is told the request does not 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -17,7 +19,7 @@ from protocol.errors import ErrorCode
 from protocol.v1.bulk import MAX_ITEMS, AnyItem, ItemAnswer
 from services.common import outbox
 from services.desk import access
-from services.desk.bulk import outgoing, parse, store
+from services.desk.bulk import outgoing, parse, store, views
 from services.desk.bulk.parse import Parsed, Rejected
 from services.desk.context import Desk
 from services.desk.domain.errors import Refused
@@ -46,6 +48,16 @@ class Answered:
     unchanged: int
     pending: int
     rejected: list[Rejected]
+
+
+async def require_party(
+    desk: Desk, who: Investigator, request_id: uuid.UUID, party: Party, doing: str
+) -> None:
+    """Refused unless ``who``'s bureau is the request's ``party``: checked before an upload
+    is read, so nobody else makes the desk parse anything (the use case checks again)."""
+    async with desk.pool.acquire() as conn:
+        req = await access.visible(conn, who, request_id)
+        req.require_party(who.bureau, party, f"{doing} this request")
 
 
 async def add_items(
@@ -94,11 +106,15 @@ async def answer_items(
 async def items(
     desk: Desk, who: Investigator, request_id: uuid.UUID, *, status: str | None,
     after: int = 0, limit: int | None = None, cid: str, action: str = "view_items",
-) -> tuple[list[asyncpg.Record], dict[str, int]]:
-    """A page of items in number order, and the counts per status; the access is audited."""
+) -> tuple[list[Mapping[str, Any]], dict[str, int]]:
+    """A page of items in number order, and the counts per status; the access is audited.
+    Complainants' identities are hidden once the request ended long enough ago."""
     async with desk.pool.acquire() as conn, conn.transaction():
-        await access.visible(conn, who, request_id)
-        rows = await store.page(conn, request_id, status=status, after=after, limit=limit)
+        req = await access.visible(conn, who, request_id)
+        rows: list[Mapping[str, Any]] = list(
+            await store.page(conn, request_id, status=status, after=after, limit=limit))
+        if desk.hidden(req):
+            rows = [views.without_personal_data(r) for r in rows]
         await audit.record(conn, who, action, request_id, cid)
         return rows, await store.counts(conn, request_id)
 

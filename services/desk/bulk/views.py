@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
-
-import asyncpg
 
 from protocol.v1.bulk import ItemResult
 from services.desk.bulk import sheets
 from services.desk.bulk.parse import Rejected
+from services.desk.domain.privacy import HIDDEN
 
 SHEET_COLUMNS: Final = ("idx", "kind", "name", "credit_code", "shop_url", "platform",
                         "id_number", "status", "result", "note")
@@ -18,7 +17,7 @@ MAX_LISTED: Final = 1000
 """Rejected rows listed in one response (``rejected_count`` tells how many there were)."""
 
 
-def item_view(row: asyncpg.Record) -> dict[str, Any]:
+def item_view(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "idx": row["idx"],
         "kind": row["kind"],
@@ -30,6 +29,16 @@ def item_view(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
+def without_personal_data(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An item row with the complainant's name and ID number and the answer's note hidden."""
+    data = dict(row["data"])
+    if row["kind"] == "complainant":
+        data |= {k: HIDDEN for k in ("name", "id_number") if k in data}
+    answer = {**row["answer"], "note": HIDDEN} if row["answer"] and row["answer"].get(
+        "note") else row["answer"]
+    return {**row, "data": data, "answer": answer}
+
+
 def rejected_view(rejected: Sequence[Rejected]) -> dict[str, Any]:
     return {
         "rejected": [{"row": r.row, "reason": r.reason} for r in rejected[:MAX_LISTED]],
@@ -37,13 +46,13 @@ def rejected_view(rejected: Sequence[Rejected]) -> dict[str, Any]:
     }
 
 
-def sheet_row(row: asyncpg.Record) -> list[str | int | None]:
+def sheet_row(row: Mapping[str, Any]) -> list[str | int | None]:
     data, answer = row["data"], row["answer"] or {}
     return [row["idx"], row["kind"], *(data.get(c) for c in SHEET_COLUMNS[2:7]),
             row["status"], answer.get("result"), answer.get("note")]
 
 
-def render(rows: Sequence[asyncpg.Record], fmt: str) -> bytes:
+def render(rows: Sequence[Mapping[str, Any]], fmt: str) -> bytes:
     """The items as an XLSX (with a drop-down of results) or a CSV sheet."""
     cells = [sheet_row(r) for r in rows]
     if fmt == "csv":

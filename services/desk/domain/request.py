@@ -81,6 +81,12 @@ class Request:
         """Parties, and bureaus that held the request before a transfer (read only)."""
         return self.party_of(bureau) is not None or bureau in self.transferred_from
 
+    def as_handed_over(self) -> Request:
+        """The request as a former recipient may see it: what it held when it transferred
+        the request away, never what followed (state, reply, rating, due-date talks)."""
+        return replace(self, state=State.TRANSFERRED, reply=None, rating=None,
+                       pending_due_date=None, escalated_at=None)
+
     def require_party(self, bureau: str, party: Party, doing: str) -> None:
         """Refused unless ``bureau`` is the ``party`` of this request."""
         if self.party_of(bureau) is not party:

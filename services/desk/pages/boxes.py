@@ -10,12 +10,11 @@ import asyncpg
 from aiohttp import web
 
 from protocol.errors import ErrorCode
-from services.common.http import ApiError
+from services.common.http import ApiError, correlation_id
 from services.desk.domain.errors import Refused
 from services.desk.pages import present
 from services.desk.pages.common import render
-from services.desk.requests import query
-from services.desk.requests.search import search
+from services.desk.requests import query, usecases
 from services.desk.sessions.web import signed_in
 from services.desk.web import DESK
 
@@ -63,8 +62,9 @@ async def box_page(request: web.Request) -> web.Response:
     try:
         filters, _ = query.parse(given | {"box": box}, session.who.bureau, desk.today())
         after = decode(request.query["cursor"]) if request.query.get("cursor") else None
+        rows = await usecases.find(desk, session.who, filters, per, after,
+                                   correlation_id(request), by_due=True)
         async with desk.pool.acquire() as conn:
-            rows = await search(conn, filters, per, after, by_due=True)
             seen = await last_seen(conn, session.who.id, [r.id for r in rows])
     except (ApiError, Refused) as exc:
         error = exc.message

@@ -21,7 +21,7 @@ from services.desk.pages.common import render
 from services.desk.pages.presets import PRESETS
 from services.desk.pages.request_page import _first_error
 from services.desk.requests import usecases
-from services.desk.requests.search import Filters, search
+from services.desk.requests.search import Filters
 from services.desk.sessions.web import posted_form, signed_in
 from services.desk.web import DESK
 
@@ -64,10 +64,10 @@ async def recipient(request: web.Request) -> web.Response:
         except Refused as exc:
             problem = exc.message
         if bureau is not None:
-            async with desk.pool.acquire() as conn:
-                rows = await search(conn, Filters(box="outbox", bureau=session.who.bureau,
-                                                  counterpart=bureau.code,
-                                                  credit_code=check.code), 20, None)
+            mine = Filters(box="outbox", bureau=session.who.bureau, counterpart=bureau.code,
+                           credit_code=check.code)
+            rows = await usecases.find(desk, session.who, mine, 20, None,
+                                       correlation_id(request))
             duplicates = [r for r in rows if r.state in OPEN | {"created", "sent"}]
     return render("_recipient.html", request, session, {
         "check": check, "bureau": bureau, "problem": problem, "duplicates": duplicates})

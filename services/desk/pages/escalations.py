@@ -11,12 +11,15 @@ import datetime as dt
 import asyncpg
 from aiohttp import web
 
+from services.common.http import correlation_id
+from services.desk.domain import privacy
 from services.desk.domain.lifecycle import RUNNING
 from services.desk.domain.request import Request
 from services.desk.pages import present
 from services.desk.pages.common import render
 from services.desk.requests import usecases
 from services.desk.sessions.web import signed_in
+from services.desk.store import audit
 from services.desk.store.requests import FIELDS, from_row
 from services.desk.web import DESK
 
@@ -26,10 +29,14 @@ async def escalations_page(request: web.Request) -> web.Response:
     desk = request.app[DESK]
     if session.who.role != "coordinator":
         return render("escalations.html", request, session, {"items": None}, 403)
-    rows = await usecases.escalations(desk, session.who, 200)
+    cid = correlation_id(request)
+    rows = await usecases.escalations(desk, session.who, 200, cid)
     today = desk.today()
-    async with desk.pool.acquire() as conn:
+    async with desk.pool.acquire() as conn, conn.transaction():
         late = await overdue(conn, session.who.bureau[:2], today)
+        await audit.record(conn, session.who, "list_overdue", None, cid,
+                           detail=audit.shown([r.id for r in late]))
+    late = [privacy.without_personal_data(r) if desk.hidden(r) else r for r in late]
     return render("escalations.html", request, session, {
         "items": [(r, present.deadline(r.state, r.due_date, today)) for r in rows],
         "overdue": [(r, present.deadline(r.state, r.due_date, today)) for r in late],

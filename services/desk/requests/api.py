@@ -52,7 +52,8 @@ async def list_requests(request: web.Request) -> web.Response:
     who = await caller(request)
     desk = request.app[DESK]
     filters, q = query.parse(dict(request.query), who.bureau, desk.today())
-    rows = await usecases.find(desk, filters, q.limit, query.after_of(q))
+    rows = await usecases.find(desk, who, filters, q.limit, query.after_of(q),
+                               correlation_id(request))
     names = await desk.names()
     return json_ok({
         "items": [views.request_view(r, names, today=desk.today()) for r in rows],
@@ -109,20 +110,21 @@ async def create_group(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     desk = request.app[DESK]
     group_id, replayed = await broadcast.create_group(desk, who, cmd, key, correlation_id(request))
-    summary = await broadcast.summary(desk, who, group_id)
+    summary = await broadcast.summary(desk, who, group_id, correlation_id(request))
     return created(summary, f"/v1/groups/{group_id}", replayed)
 
 
 async def get_group(request: web.Request) -> web.Response:
     who = await caller(request)
     group_id = path_id(request, what="group")
-    return json_ok(await broadcast.summary(request.app[DESK], who, group_id))
+    return json_ok(await broadcast.summary(request.app[DESK], who, group_id,
+                                           correlation_id(request)))
 
 
 async def escalations(request: web.Request) -> web.Response:
     who = await caller(request)
     desk = request.app[DESK]
-    rows = await usecases.escalations(desk, who, 200)
+    rows = await usecases.escalations(desk, who, 200, correlation_id(request))
     names = await desk.names()
     return json_ok({"items": [views.request_view(r, names, today=desk.today()) for r in rows]})
 

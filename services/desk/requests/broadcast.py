@@ -97,9 +97,12 @@ async def _by_key(conn: asyncpg.Connection, requester: str, key: str) -> asyncpg
     )
 
 
-async def summary(desk: Desk, who: Investigator, group_id: uuid.UUID) -> dict[str, Any]:
-    """How many children are answered, pending and overdue, and each child's state."""
-    async with desk.pool.acquire() as conn:
+async def summary(
+    desk: Desk, who: Investigator, group_id: uuid.UUID, cid: str
+) -> dict[str, Any]:
+    """How many children are answered, pending and overdue, and each child's state; the
+    read is audited."""
+    async with desk.pool.acquire() as conn, conn.transaction():
         group = await conn.fetchrow("SELECT * FROM request_group WHERE id = $1", group_id)
         if group is None or group["requester"] != who.bureau:
             raise Refused(ErrorCode.NOT_FOUND, f"no group {group_id} for your bureau")
@@ -107,6 +110,9 @@ async def summary(desk: Desk, who: Investigator, group_id: uuid.UUID) -> dict[st
             "SELECT id, recipient, state, due_date FROM request WHERE group_id = $1"
             " ORDER BY recipient", group_id,
         )
+        await audit.record(conn, who, "view_group", None, cid,
+                           detail=audit.shown([c["id"] for c in children],
+                                              group=str(group_id)))
     today = desk.today()
     by_state = Counter(c["state"] for c in children)
     answered = sum(by_state[s] for s in ANSWERED)

@@ -43,7 +43,9 @@ def _submission(req: Request, event_id: uuid.UUID, recipient: str) -> dict[str, 
 
 
 def recorded(req: Request, step: Step, after: Request) -> RequestEventRecorded:
-    """The hub's copy of an event, so it can count it exactly once."""
+    """The hub's copy of an event, so it can count it exactly once. It comes from a bureau
+    of the desk that records it (the broker lets a desk speak only for its own bureaus):
+    a numbered change from the deciding desk's recipient, others from their own bureau."""
     body: dict[str, Any] = {
         "event_id": step.event_id, "request_id": req.id, "event_type": step.event_type,
         "requester": req.requester, "recipient": after.recipient,
@@ -53,7 +55,8 @@ def recorded(req: Request, step: Step, after: Request) -> RequestEventRecorded:
         answered_on = china_date(step.at)
         body["on_time"] = answered_on <= after.due_date
         body["turnaround_days"] = max(0, (answered_on - china_date(req.created_at)).days)
-    return RequestEventRecorded(correlation_id=req.correlation_id, sender=step.bureau,
+    sender = req.recipient if step.seq is not None else step.bureau
+    return RequestEventRecorded(correlation_id=req.correlation_id, sender=sender,
                                 recipient="hub", body=body)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import asyncpg
 
@@ -17,7 +19,7 @@ from protocol.v1.content import RequestContent
 from services.common import outbox
 from services.desk import access
 from services.desk.context import Desk
-from services.desk.domain import calendar, jurisdiction, lifecycle
+from services.desk.domain import calendar, jurisdiction, lifecycle, privacy
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import Party, Transition
 from services.desk.domain.request import Request, Step
@@ -105,6 +107,22 @@ async def create(
         return req, False
 
 
+async def submit_for(
+    desk: Desk, conn: asyncpg.Connection, who: Investigator, recipient: str,
+    content: RequestContent, cid: str,
+) -> Request:
+    """A new request to ``recipient`` in the caller's transaction (a joint case's task)."""
+    now = desk.clock()
+    jurisdiction.require_partner(await desk.registry.current(conn), recipient)
+    if recipient == who.bureau:
+        raise Refused(ErrorCode.SAME_BUREAU, "a bureau cannot send a request to itself")
+    req = await submit(conn, new_request(who, recipient, content, deadline(desk, content, now),
+                                         cid, now))
+    assert req is not None  # no idempotency key, so no clash
+    await audit.record(conn, who, "create", req.id, cid)
+    return req
+
+
 async def act(
     desk: Desk, who: Investigator, request_id: uuid.UUID, transition: Transition,
     change: events.Change | None, cid: str,
@@ -155,27 +173,43 @@ async def _check(
 
 async def show(
     desk: Desk, who: Investigator, request_id: uuid.UUID, cid: str
-) -> tuple[Request, list[asyncpg.Record]]:
+) -> tuple[Request, list[Mapping[str, Any]]]:
     """A request and its timeline, for a party to it; the access is audited."""
     async with desk.pool.acquire() as conn, conn.transaction():
         req = await access.visible(conn, who, request_id)
         await audit.record(conn, who, "view", request_id, cid)
-        return req, await requests.timeline(conn, request_id)
+        timeline: list[Mapping[str, Any]] = list(await requests.timeline(conn, request_id))
+        until = await access.handed_over_at(conn, who, req)
+        if until is not None:
+            req = req.as_handed_over()
+            timeline = [e for e in timeline if e["occurred_at"] <= until]
+        if desk.hidden(req):  # notes may name people: the steps stay, their words go
+            req = privacy.without_personal_data(req)
+            timeline = [{**e, "data": None} for e in timeline]
+        return req, timeline
 
 
 async def find(
-    desk: Desk, filters: search.Filters, limit: int,
-    after: tuple[dt.datetime, uuid.UUID] | None,
+    desk: Desk, who: Investigator, filters: search.Filters, limit: int,
+    after: tuple[dt.date, uuid.UUID] | None, cid: str, by_due: bool = False,
 ) -> list[Request]:
-    """One page of the caller's inbox or outbox (``filters.bureau`` is the caller's)."""
-    async with desk.pool.acquire() as conn:
-        return await search.search(conn, filters, limit, after)
+    """One page of the caller's inbox or outbox (``filters.bureau`` is the caller's),
+    newest first or (``by_due``) soonest due first; the read is audited with the ids it
+    showed."""
+    async with desk.pool.acquire() as conn, conn.transaction():
+        found = await search.search(conn, filters, limit, after, by_due)
+        await audit.record(conn, who, "list_requests", None, cid,
+                           detail=audit.shown([r.id for r in found], box=filters.box))
+        return [privacy.without_personal_data(r) if desk.hidden(r) else r for r in found]
 
 
-async def escalations(desk: Desk, who: Investigator, limit: int) -> list[Request]:
-    """The escalation queue of the coordinator's province."""
+async def escalations(desk: Desk, who: Investigator, limit: int, cid: str) -> list[Request]:
+    """The escalation queue of the coordinator's province; the read is audited."""
     if who.role != "coordinator":
         raise Refused(ErrorCode.FORBIDDEN, "only coordinators see the escalation queue")
-    async with desk.pool.acquire() as conn:
-        return await requests.escalations(conn, who.bureau[:2], limit)
+    async with desk.pool.acquire() as conn, conn.transaction():
+        found = await requests.escalations(conn, who.bureau[:2], limit)
+        await audit.record(conn, who, "list_escalations", None, cid,
+                           detail=audit.shown([r.id for r in found]))
+        return found
 

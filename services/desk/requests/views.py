@@ -5,10 +5,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-import asyncpg
 
 from protocol.errors import ErrorCode
 from protocol.v1.registry import BureauRecord
@@ -25,7 +23,7 @@ def bureau_ref(code: str, names: Mapping[str, BureauRecord]) -> dict[str, str]:
 def request_view(
     req: Request,
     names: Mapping[str, BureauRecord],
-    timeline: list[asyncpg.Record] | None = None,
+    timeline: Sequence[Mapping[str, Any]] | None = None,
     today: dt.date | None = None,
 ) -> dict[str, Any]:
     """A request as JSON; ``today`` (China time) decides whether it is overdue."""

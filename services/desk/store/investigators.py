@@ -45,8 +45,9 @@ async def add(
 ) -> tuple[Investigator, str]:
     """Register an investigator; returns it with its token (shown once, never stored).
 
-    The same token for the same name, bureau and role returns the existing holder (so a
-    set-up script may run twice); for anyone else it raises ``TokenTaken``.
+    The same token for the same name, bureau and role returns the existing holder with
+    the new expiry (so a set-up script may run again; a revocation stays); for anyone else
+    it raises ``TokenTaken``.
     """
     token = token or secrets.token_urlsafe(24)
     until = expires_at or _now() + DEFAULT_VALIDITY
@@ -63,7 +64,8 @@ async def add(
     )
     if (held["name"], held["bureau"], held["role"]) != (name, bureau, role):
         raise TokenTaken("this token is already issued to another investigator")
-    return Investigator(held["id"], name, bureau, role, held["expires_at"]), token
+    await conn.execute("UPDATE investigator SET expires_at = $2 WHERE id = $1", held["id"], until)
+    return Investigator(held["id"], name, bureau, role, until), token
 
 
 async def by_token(

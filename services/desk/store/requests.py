@@ -12,8 +12,10 @@ from typing import Any
 
 import asyncpg
 
+from services.desk.domain import chain as domain_chain
 from services.desk.domain.lifecycle import RUNNING, State
 from services.desk.domain.request import Request
+from services.desk.store import chain
 
 FIELDS = (
     "id, requester, recipient, kind, content, state, reply, correlation_id, created_at,"
@@ -92,12 +94,18 @@ async def add_event(
     conn: asyncpg.Connection, *, event_id: uuid.UUID, request_id: uuid.UUID, seq: int | None,
     type: str, bureau: str, actor: str, at: dt.datetime, data: dict[str, Any] | None = None,
 ) -> bool:
-    """Append to the timeline; False when this event id is already there."""
+    """Append to the timeline, chained by hash to the entry before; False when this event
+    id is already there."""
+    entry = domain_chain.fields(event_id=event_id, request_id=request_id, seq=seq, type=type,
+                                bureau=bureau, actor=actor, at=at, data=data)
+    position, previous, digest, algorithm = await chain.link(conn, request_id, entry)
     added = await conn.fetchval(
         "INSERT INTO request_event (event_id, request_id, seq, type, bureau, actor,"
-        " occurred_at, data) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"
+        " occurred_at, data, chain_pos, prev_hash, hash, hash_alg)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
         " ON CONFLICT DO NOTHING RETURNING true",
-        event_id, request_id, seq, type, bureau, actor, at, data,
+        event_id, request_id, seq, type, bureau, actor, at, data, position, previous, digest,
+        algorithm,
     )
     return bool(added)
 
@@ -111,6 +119,16 @@ async def has_event_of_type(conn: asyncpg.Connection, request_id: uuid.UUID, typ
         "SELECT true FROM request_event WHERE request_id = $1 AND type = $2 LIMIT 1",
         request_id, type,
     ))
+
+
+async def transferred_at(
+    conn: asyncpg.Connection, request_id: uuid.UUID, bureau: str
+) -> dt.datetime | None:
+    """When ``bureau`` transferred the request away, if it did."""
+    at: dt.datetime | None = await conn.fetchval(
+        "SELECT max(occurred_at) FROM request_event WHERE request_id = $1"
+        " AND type = 'transferred' AND bureau = $2", request_id, bureau)
+    return at
 
 
 async def timeline(conn: asyncpg.Connection, request_id: uuid.UUID) -> list[asyncpg.Record]:

@@ -3,8 +3,8 @@ chunks that do not add up, and both parties on one desk."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -27,7 +27,7 @@ from tests.attachments import (
     publish,
     sql,
 )
-from tests.support import System, eventually, new_request
+from tests.support import System, eventually, logged, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -49,7 +49,7 @@ async def test_a_file_uploaded_before_delivery_arrives_after_its_request(system:
 
 
 async def test_file_messages_ahead_of_their_request_wait_for_it(
-    system: System, channel: aio_pika.abc.AbstractChannel
+    system: System, channel: aio_pika.abc.AbstractChannel, log_file: Path
 ) -> None:
     sc = system.desks["sc"]
     rid, data = str(uuid.uuid4()), evidence.pdf(CHUNK_BYTES + 1)
@@ -57,13 +57,13 @@ async def test_file_messages_ahead_of_their_request_wait_for_it(
     parts = [bytes(p) for p in limits.pieces(data)]
     # Given a file's messages that reach the recipient's desk before the request does
     for m in (o, chunk(o, 0, parts[0]), chunk(o, 1, parts[1])):
-        await publish(channel, m)
-    await asyncio.sleep(0.5)
+        await publish(system, m)
+    await logged(log_file, "message early; will be redelivered", message_id=str(o.message_id))
     assert not await processed(system, "sc", o)
     # When the request arrives (hand-made: zj never had it, so zj dead-letters its
     # "delivered" event; nothing else in this module looks at zj's dead letters)
     content = {k: v for k, v in new_request().items() if k != "recipient"}
-    await publish(channel, RequestSubmitted(
+    await publish(system, RequestSubmitted(
         correlation_id="test-late", sender=YUHANG, recipient=WUHOU, body={
             "request_id": rid, "event_id": uuid.uuid4(), "requester": YUHANG,
             "recipient": WUHOU, "created_at": "2026-11-27T08:00:00Z", "created_by": "余杭 陈敏",
@@ -89,23 +89,23 @@ async def test_duplicates_and_disorder_change_nothing(
     # Given a file whose chunks arrive last first, before their offer
     early = [chunk(o, i, parts[i]) for i in reversed(range(len(parts)))]
     for m in early[:-1]:
-        await publish(channel, m)
+        await publish(system, m)
     await eventually(lambda: processed(system, "sc", *early[:-1]), what="early chunks")
-    await publish(channel, o)
+    await publish(system, o)
     aid = str(o.body.attachment_id)
     # Then it waits for the missing chunk (and is not served meanwhile)
     await case.arrived("sc", aid, "receiving")
     status, _, body = await case.download("sc", aid)
     assert status == 409 and b"attachment_incomplete" in body
     # When the last one comes, it is complete
-    await publish(channel, early[-1])
+    await publish(system, early[-1])
     await case.arrived("sc", aid)
     # When the offer and a chunk are delivered again (same message id), and a chunk again
     # under a new id, even with other bytes
-    await publish(channel, o)
-    await publish(channel, early[0])
+    await publish(system, o)
+    await publish(system, early[0])
     again = chunk(o, 1, b"\0" * len(parts[1]))
-    await publish(channel, again)
+    await publish(system, again)
     await eventually(lambda: processed(system, "sc", again), what="duplicate processed")
     # Then the file is unchanged: one copy of each chunk, byte-identical, still complete
     rows = await sql(system, "sc", "SELECT count(*) AS n FROM attachment_chunk"
@@ -122,9 +122,9 @@ async def test_chunks_that_do_not_add_up_mark_the_file_failed(
     parts = [bytes(p) for p in limits.pieces(data)]
     # Given an offer whose chunks are not the announced file
     o = offer(case.rid, data)
-    await publish(channel, o)
-    await publish(channel, chunk(o, 0, parts[0]))
-    await publish(channel, chunk(o, 1, parts[1][::-1]))
+    await publish(system, o)
+    await publish(system, chunk(o, 0, parts[0]))
+    await publish(system, chunk(o, 1, parts[1][::-1]))
     # Then the receiving desk marks it failed and never serves it
     aid = str(o.body.attachment_id)
     await case.arrived("sc", aid, "failed")
@@ -145,7 +145,7 @@ async def test_both_parties_on_one_desk(system: System, channel: aio_pika.abc.Ab
     # Then Jinjiang has it at once, and an offer coming back for it changes nothing
     o = offer(req["id"], evidence.pdf(), attachment_id=up["id"], purpose="reply")
     o = o.model_copy(update={"sender": WUHOU, "recipient": JINJIANG})
-    await publish(channel, o)
+    await publish(system, o)
     await eventually(lambda: processed(system, "sc", o), what="offer processed")
     status, listed = await system.call(
         "GET", sc.url(f"/v1/requests/{req['id']}/attachments"), a)

@@ -73,7 +73,12 @@ async def stored(system: System, rid: str) -> int:
 @pytest.mark.parametrize(("data", "name"), [
     (evidence.ELF, "发票.pdf"), (evidence.EXE, "invoice.pdf"), (evidence.TEXT, "合同.pdf"),
     (evidence.png(), "伪装.pdf"), (evidence.docx(macros=True), "宏.docx"),
-], ids=["elf", "exe", "text", "png-named-pdf", "macros"])
+    (evidence.pdf(), "证据.hta"), (evidence.pdf(), "证据.wsf"), (evidence.pdf(), "证据.chm"),
+    (evidence.pdf(), "证据.lnk"), (evidence.pdf(), "证据.url"),
+    (evidence.xls_macro_sheet(), "宏表.xls"), (evidence.docx_dde(), "字段.docx"),
+    (evidence.docx_remote_template(), "模板.docx"),
+], ids=["elf", "exe", "text", "png-named-pdf", "macros", "pdf-hta", "pdf-wsf", "pdf-chm",
+        "pdf-lnk", "pdf-url", "xlm", "dde", "remote-template"])
 async def test_other_content_is_refused_whatever_its_name(
     system: System, case: Case, data: bytes, name: str
 ) -> None:

@@ -1,0 +1,45 @@
+"""SQL of the timeline's hash chain: linking a new entry, reading a chain back."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from services.desk.domain import chain
+
+
+async def link(conn: asyncpg.Connection, request_id: uuid.UUID,
+               entry: dict[str, Any]) -> tuple[int, bytes | None, bytes, str]:
+    """Position, previous hash, hash and algorithm of ``entry``, appended to its request's
+    chain. Entries of one request are linked one at a time (a transaction-scoped lock)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 9))", str(request_id))
+    last = await conn.fetchrow(
+        "SELECT chain_pos, hash, hash_alg FROM request_event WHERE request_id = $1"
+        " AND chain_pos IS NOT NULL ORDER BY chain_pos DESC LIMIT 1", request_id)
+    if last is None:
+        algorithm = await conn.fetchval("SELECT algorithm FROM timeline_chain_config")
+        position, previous = 1, None
+    else:
+        algorithm, position, previous = last["hash_alg"], last["chain_pos"] + 1, last["hash"]
+    return position, previous, chain.entry_hash(algorithm, previous, entry), algorithm
+
+
+async def stored(conn: asyncpg.Connection, request_id: uuid.UUID) -> list[chain.Stored]:
+    """A request's chained entries in chain order."""
+    rows = await conn.fetch(
+        "SELECT event_id, request_id, seq, type, bureau, actor, occurred_at, data, chain_pos,"
+        " prev_hash, hash, hash_alg FROM request_event"
+        " WHERE request_id = $1 AND chain_pos IS NOT NULL ORDER BY chain_pos", request_id)
+    return [chain.Stored(
+        r["chain_pos"],
+        chain.fields(event_id=r["event_id"], request_id=r["request_id"], seq=r["seq"],
+                     type=r["type"], bureau=r["bureau"], actor=r["actor"],
+                     at=r["occurred_at"], data=r["data"]),
+        r["prev_hash"], r["hash"], r["hash_alg"]) for r in rows]
+
+
+async def set_algorithm(conn: asyncpg.Connection, algorithm: str) -> None:
+    """The algorithm new chains start with; existing chains keep theirs."""
+    await conn.execute("UPDATE timeline_chain_config SET algorithm = $1", algorithm)
