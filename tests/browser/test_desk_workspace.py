@@ -75,8 +75,15 @@ async def test_a_request_from_zhejiang_answered_in_sichuan_shows_without_reload(
     # Given the Zhejiang investigator signed in
     await sign_in(a, zj.url("/"), yuhang)
     await checked(a)
+    # The keyboard reaches the skip link first, and the pages through the navigation
+    await a.keyboard.press("Tab")
+    assert await a.evaluate("document.activeElement.textContent") == "跳到正文"
+    for _ in range(3):  # inbox, outbox, new request
+        await a.keyboard.press("Tab")
+    assert await a.evaluate("document.activeElement.textContent") == "发起协查"
+    await a.keyboard.press("Enter")
+    await a.get_by_role("heading", name="发起协查").wait_for()
     # When she types a credit code with a wrong check character, it is explained
-    await a.get_by_role("link", name="发起协查").click()
     await a.get_by_label("统一社会信用代码").fill(WUHOU_CODE[:-1] + "1")
     await a.locator("#credit-error", has_text="W").wait_for()
     # And with the right one the competent bureau is found as she types
@@ -118,6 +125,8 @@ async def test_a_request_from_zhejiang_answered_in_sichuan_shows_without_reload(
     await a.locator("#findings", has_text="状态存续").wait_for(timeout=WAIT)
     await a.get_by_role("link", name="核查笔录.pdf").wait_for(timeout=WAIT)
     assert await a.evaluate("window.__notReloaded") is True and a.url == request_url
+    # and the live region announced it
+    await a.locator("#announce", has_text="已答复").wait_for(state="attached")
     assert "已登记，状态正常" in await a.locator("ol.qa").inner_text()
     async with a.expect_download() as download:
         await a.get_by_role("link", name="核查笔录.pdf").click()
