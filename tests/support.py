@@ -142,11 +142,12 @@ class Scratch:
         return f"{AMQP}/{self.vhost}"
 
     async def provision(self, desks: dict[str, str]) -> dict[str, str]:
-        """The broker users and topology of the hub and ``desks`` (region -> province),
+        """The broker users and topology of the hub and ``desks`` (region -> provinces),
         with fresh passwords, as ``services.setup`` provisions them."""
         passwords = {key: secrets.token_urlsafe(12) for key in ("hub", *desks)}
         self.service_urls = await provision_broker(
-            RabbitAdmin(ADMIN), self.amqp_url, [(r, [p]) for r, p in desks.items()], passwords)
+            RabbitAdmin(ADMIN), self.amqp_url, [(r, p.split(",")) for r, p in desks.items()],
+            passwords)
         return self.service_urls
 
     def dsn(self, name: str) -> str:
