@@ -123,6 +123,11 @@ async def test_only_allowed_actions_and_bad_forms_are_pages_not_500s(two: System
     page = await eventually(lambda: _page_if_ok(recipient, sc.url(f"/requests/{rid}")),
                             what="delivery")
     assert not unread.search(await inbox() or "")  # opened: no longer new
+    stranger = await browser_of(zj, await zj.investigator("330106"))
+    for path in ("", "/live?v=x", "/papers/request.pdf", "/items/sheet.xlsx"):
+        async with stranger.get(zj.url(f"/requests/{rid}{path}")) as resp:
+            assert resp.status == 404, path  # another bureau's request does not exist
+    await stranger.close()
     assert "/act/accept" in page and "/act/reject" in page and "/act/reply" not in page
     csrf = csrf_of(page)
     async with recipient.post(sc.url(f"/requests/{rid}/act/reject"), data={"csrf": csrf}) as r:
