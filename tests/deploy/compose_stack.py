@@ -90,7 +90,7 @@ class Stack:
         return healthy and done
 
     def inspect(self, service: str) -> dict[str, Any]:
-        cid = self.compose("ps", "-q", service).strip()
+        cid = self.compose("ps", "--all", "-q", service).strip()
         out = subprocess.run(["docker", "inspect", cid], capture_output=True, text=True,
                              timeout=30, check=True).stdout
         info: dict[str, Any] = json.loads(out)[0]

@@ -28,7 +28,7 @@ async def test_reads_are_audited_and_the_log_cannot_be_changed(system: System) -
                                   " AND action = 'create'", uuid.UUID(rid))
         actions = [r["action"] for r in await conn.fetch(
             "SELECT action FROM audit_log WHERE investigator_id = $1 ORDER BY id", who)]
-        assert "search_outbox" in actions and "view" in actions
+        assert "list_requests" in actions and "view" in actions
         # When anyone, even the table's owner, tries to alter or remove a row, it is refused
         for sql in ("UPDATE audit_log SET action = 'nothing' WHERE investigator_id = $1",
                     "DELETE FROM audit_log WHERE investigator_id = $1"):

@@ -202,7 +202,7 @@ async def test_forgeries_from_the_wrong_desk_are_all_refused(
         rows = await fetch(system, region, "SELECT state FROM request WHERE id = $1",
                            uuid.UUID(rid))
         assert [r["state"] for r in rows] in ([], ["delivered"])
-    marker = {"created": 1, "sent": 1, "delivered": 1}  # the real request's steps
+    marker = {"created": 1, "sent": 1, "delivered": 1, "requests": 1}  # the real request
     assert await figures(system) == [moved(before[0], "as_requester", marker),
                                      moved(before[1], "as_recipient", marker), before[2]]
 

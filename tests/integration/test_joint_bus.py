@@ -33,12 +33,10 @@ async def channel(system: System) -> AsyncIterator[aio_pika.abc.AbstractChannel]
     await conn.close()
 
 
-async def send(ch: aio_pika.abc.AbstractChannel, msg: Message) -> None:
+async def send(system: System, msg: Message) -> None:
+    """As the desk (or hub) serving the message's sender, with its user-id."""
     exchange, key = routing.route(msg.sender, msg.recipient, msg.type)
-    ex = await ch.get_exchange(exchange, ensure=False)
-    await ex.publish(aio_pika.Message(msg.model_dump_json().encode(),
-                                      message_id=str(msg.message_id),
-                                      delivery_mode=aio_pika.DeliveryMode.PERSISTENT), key)
+    await system.send(exchange, key, msg.model_dump_json().encode(), str(msg.message_id))
 
 
 async def dead_letter(ch: aio_pika.abc.AbstractChannel, region: str) -> Any:
@@ -79,7 +77,7 @@ async def test_a_repeated_command_is_made_once_and_a_late_one_refused_to_its_sen
     body = {"case_id": cid, "command_id": uuid.uuid4(), "issued_at": dt.datetime.now(dt.UTC),
             "actor": "广东", "change": {"event": "accepted"}}
     for _ in range(3):  # three messages, one command
-        await send(channel, JointCommand(correlation_id="rep", sender=GD, recipient=LEAD,
+        await send(system, JointCommand(correlation_id="rep", sender=GD, recipient=LEAD,
                                          body=body))
 
     async def accepted() -> list[str] | None:
@@ -89,7 +87,7 @@ async def test_a_repeated_command_is_made_once_and_a_late_one_refused_to_its_sen
     await eventually(accepted, what="accepted")
     late = JointCommand(correlation_id="late", sender=GD, recipient=LEAD, body=body | {
         "command_id": uuid.uuid4(), "change": {"event": "declined", "reason": "改主意"}})
-    await send(channel, late)
+    await send(system, late)
 
     async def told() -> Any:
         _, case = await system.call("GET", system.desks["gd"].url(f"/v1/joint/{cid}"), g)
@@ -102,7 +100,7 @@ async def test_a_repeated_command_is_made_once_and_a_late_one_refused_to_its_sen
     # a command from a bureau outside the case is dead-lettered, not answered
     stranger = JointCommand(correlation_id="x", sender=FORGER, recipient=LEAD, body=body | {
         "command_id": uuid.uuid4()})
-    await send(channel, stranger)
+    await send(system, stranger)
     letter = await dead_letter(channel, "zj")
     assert letter.headers["x-xiecha-error-code"] == "forbidden"
 
@@ -120,7 +118,7 @@ async def test_an_event_not_from_the_lead_is_dead_lettered(
         "case_id": cid, "event_id": uuid.uuid4(), "seq": 99,
         "occurred_at": dt.datetime.now(dt.UTC), "bureau": FORGER, "actor": "冒充者",
         "change": {"event": "noted", "text": "结案"}, "case": forged_case})
-    await send(channel, forged)
+    await send(system, forged)
     letter = await dead_letter(channel, "gd")
     assert letter.headers["x-xiecha-error-code"] == "forbidden"
     _, after = await system.call("GET", system.desks["gd"].url(f"/v1/joint/{cid}"), g)
@@ -134,7 +132,7 @@ async def test_the_hub_counts_a_repeated_record_once(
               "bureau": "440305", "occurred_at": dt.datetime(2026, 2, 3, 10, tzinfo=dt.UTC),
               "count": 4}
     for _ in range(3):
-        await send(channel, JointRecorded(correlation_id="dup", sender=LEAD, recipient="hub",
+        await send(system, JointRecorded(correlation_id="dup", sender=LEAD, recipient="hub",
                                           body=record))
     url = system.hub_url("/v1/stats?bureau=440305&from=2026-02-03&to=2026-02-03")
 
@@ -166,7 +164,7 @@ async def test_a_members_file_damaged_on_the_way_is_refused_back_not_shared(
     meta = {"file_id": uuid.uuid4(), "name": "照片.png", "media_type": "image/png",
             "size": len(data), "sha256": hashlib.sha256(b"other bytes").hexdigest(),
             "shared_by": GD, "uploaded_by": "广东"}
-    await send(channel, JointFileChunk(correlation_id="bad", sender=GD, recipient=LEAD, body={
+    await send(system, JointFileChunk(correlation_id="bad", sender=GD, recipient=LEAD, body={
         "case_id": cid, "file": meta, "idx": 0, "data": encode_chunk(data)}))
 
     async def told() -> Any:

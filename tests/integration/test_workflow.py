@@ -77,6 +77,8 @@ async def new_case(system: System, recipient: str = WUHOU, **over: Any) -> Case:
         return status == 200 and body["state"] == "delivered"
 
     await eventually(delivered, what="delivered")
+    # the requester's desk must know it too, or its own steps are refused as too early
+    await case.both_in("delivered")
     return case
 
 

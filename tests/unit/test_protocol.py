@@ -74,6 +74,32 @@ def examples() -> dict[str, dict[str, Any]]:
         "bulk.answers": {"request_id": rid, "batch_id": str(uuid.uuid4()), "answered_at": now,
                          "answered_by": "武侯 王五",
                          "answers": [{"idx": 1, "result": "confirmed"}]},
+        **joint_examples(rid, now),
+    }
+
+
+def joint_examples(cid: str, now: str) -> dict[str, object]:
+    """Bodies of the joint-case messages (``protocol/v1/joint.py``)."""
+    case = {"header": {"title": "联合行动", "subjects": [{"merchant_name": "某公司"}],
+                       "legal_basis": "法", "aim": "查", "lead": "330110",
+                       "coordinator": "余杭 陈敏"},
+            "state": "open", "members": [{"bureau": "510107", "status": "invited"}]}
+    shared = {"file_id": str(uuid.uuid4()), "name": "笔录.pdf",
+              "media_type": "application/pdf", "size": 8, "sha256": "0" * 64,
+              "shared_by": "330110", "uploaded_by": "余杭 陈敏"}
+    return {
+        "joint.event": {"case_id": cid, "event_id": str(uuid.uuid4()), "seq": 2,
+                        "occurred_at": now, "bureau": "330110", "actor": "余杭 陈敏",
+                        "change": {"event": "invited", "bureaus": ["510107"]}, "case": case},
+        "joint.command": {"case_id": cid, "command_id": str(uuid.uuid4()), "issued_at": now,
+                          "actor": "武侯 王五", "change": {"event": "accepted"}},
+        "joint.command_refused": {"case_id": cid, "command_id": str(uuid.uuid4()),
+                                  "event": "accepted", "code": "illegal_transition",
+                                  "reason": "已结案", "refused_at": now},
+        "joint.file_chunk": {"case_id": cid, "file": shared, "idx": 0,
+                             "data": encode_chunk(b"%PDF-1.7")},
+        "joint.recorded": {"event_id": str(uuid.uuid4()), "case_id": cid,
+                           "metric": "joint_opened", "bureau": "330110", "occurred_at": now},
     }
 
 
