@@ -57,7 +57,9 @@ async def add_demo_investigators(setup: SetupSettings) -> None:
 def banner(procs: list[Service]) -> str:
     lines = ["", "xiecha is running.", f"  hub  {procs[0].url}/v1/stats"]
     lines += [f"  {p.name}  {p.url}" for p in procs[1:]]
-    lines += ["", "Demo investigators (Authorization: Bearer <token>):"]
+    lines += ["", "Workspace in the browser: open a desk's URL and sign in with its investigator's"
+                  " token (e.g. desk-zj, token demo-330110).",
+              "Demo investigators (sign-in token; also Authorization: Bearer <token>):"]
     for region, bureaus in DEMO_BUREAUS.items():
         lines += [f"  desk-{region}  {code} {name:<8} token {demo_token(code)}"
                   for code, name in [*bureaus, DEMO_COORDINATORS[region]]]

@@ -31,6 +31,7 @@ from services.desk.domain.lifecycle import ANSWERED, TERMINAL
 from services.desk.domain.ratelimit import Buckets, Failures
 from services.desk.joint import api as joint_api
 from services.desk.joint import inbound as joint_inbound
+from services.desk.pages import routes as pages
 from services.desk.requests import api as requests_api
 from services.desk.requests.confirmed import record_sent
 from services.desk.requests.deadlines import DeadlineWatch
@@ -38,6 +39,7 @@ from services.desk.requests.inbound import RequestInbound
 from services.desk.requests.usecases import submit_for
 from services.desk.requests.views import bureau_ref
 from services.desk.retention import Retention
+from services.desk.sessions import web as session_web
 from services.desk.settings import DeskSettings
 from services.desk.store import chain as chain_store
 from services.desk.store import registry as registry_store
@@ -127,12 +129,14 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         await runtime.close()
 
     app.cleanup_ctx.append(resources)
+    app[session_web.FAILURES] = gate.failures
     app.middlewares.append(gate.middleware)
     app[metrics.METRICS].collectors.append(desk_metrics.collect)
     app.middlewares.append(desk_web.refusal_middleware)
     requests_api.add_routes(app)
     attachments_api.add_routes(app)
     bulk_api.add_routes(app)
+    pages.add_routes(app)
     joint_api.add_routes(app)
     requests_api.add_action_routes(app)  # last: its {action} would match the others' paths
     app.router.add_get("/v1/me", me)

@@ -118,7 +118,9 @@ async def test_the_matrix_covers_every_route(world: World) -> None:
     app = world.system.desks["sc"].server.app
     routes = {(r.method, r.resource.canonical) for r in app.router.routes()
               if r.resource is not None and r.method != "HEAD"}
-    routes = {(m, p) for m, p in routes if p != "/healthz"}
+    # the API's routes; the workspace's pages (session cookie, CSRF) have tests/integration/
+    # test_pages.py: a page of another bureau's request is "not found" there as here
+    routes = {(m, p) for m, p in routes if p.startswith("/v1/")}
     covered = {(m, canonical(world, p)) for m, p, _ in calls(world) + joint_calls()}
     covered = {(m, "/v1/requests/{id}/{action}" if p.rsplit("/", 1)[-1] in ACTIONS else p)
                for m, p in covered}

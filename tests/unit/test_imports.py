@@ -112,3 +112,13 @@ def test_services_do_not_import_each_other() -> None:
         other = "desk" if service == "hub" else "hub"
         assert [m for m, ts in graph().items() if m.startswith(f"services.{service}")
                 for t in ts if t.startswith(f"services.{other}")] == []
+
+
+def test_sessions_are_a_shared_room_and_pages_sit_on_top() -> None:
+    shared = ("protocol", "services.common", "services.desk.domain", "services.desk.store",
+              "services.desk.context", "services.desk.web", "services.desk.auth")
+    own = "services.desk.sessions"
+    assert breaking("sessions: the shared rooms", (*shared, own), own) == []
+    below = [m for m, ts in graph().items() if not m.startswith("services.desk.pages")
+             and m != "services.desk.app" for t in ts if t.startswith("services.desk.pages")]
+    assert below == []  # only the app wires the pages in

@@ -1,6 +1,7 @@
 """Searching a bureau's inbox or outbox: filters compiled to one parameterised query.
 
-Newest first with a stable keyset cursor on (created_at, id). The filters map onto
+Newest first with a stable keyset cursor on (created_at, id), or (for the pages) by
+due date, soonest first, with a cursor on (due_date, id). The filters map onto
 the indexes of deploy/migrations/desk/005_search.sql; tests/integration/test_search.py
 checks the plans.
 """
@@ -40,7 +41,7 @@ class Filters:
 
 
 def compile_query(
-    f: Filters, limit: int, after: tuple[dt.datetime, uuid.UUID] | None
+    f: Filters, limit: int, after: tuple[dt.date, uuid.UUID] | None, by_due: bool = False
 ) -> tuple[str, list[Any]]:
     """SQL and arguments for one page of the box ``f`` describes."""
     me, other = ("recipient", "requester") if f.box == "inbox" else ("requester", "recipient")
@@ -65,13 +66,15 @@ def compile_query(
     if f.overdue_on is not None:
         add("state = ANY(?)", list(RUNNING))
         add("due_date < ?", f.overdue_on)
+    key, before, order = (("due_date, id", ">", "due_date, id") if by_due
+                          else ("created_at, id", "<", "created_at DESC, id DESC"))
     if after is not None:
-        add("(created_at, id) < (?", after[0])
+        add(f"({key}) {before} (?", after[0])
         add("?)", after[1])
         where[-2:] = [f"{where[-2]}, {where[-1]}"]
     args.append(limit)
     sql = (f"SELECT {FIELDS} FROM request WHERE {' AND '.join(where)}"
-           f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}")
+           f" ORDER BY {order} LIMIT ${len(args)}")
     return sql, args
 
 
@@ -89,7 +92,7 @@ def _start_of(day: dt.date | None) -> dt.datetime | None:
 
 async def search(
     conn: asyncpg.Connection, f: Filters, limit: int,
-    after: tuple[dt.datetime, uuid.UUID] | None,
+    after: tuple[dt.date, uuid.UUID] | None, by_due: bool = False,
 ) -> list[Request]:
-    sql, args = compile_query(f, limit, after)
+    sql, args = compile_query(f, limit, after, by_due)
     return [from_row(r) for r in await conn.fetch(sql, *args)]

@@ -191,12 +191,13 @@ async def show(
 
 async def find(
     desk: Desk, who: Investigator, filters: search.Filters, limit: int,
-    after: tuple[dt.datetime, uuid.UUID] | None, cid: str,
+    after: tuple[dt.date, uuid.UUID] | None, cid: str, by_due: bool = False,
 ) -> list[Request]:
-    """One page of the caller's inbox or outbox (``filters.bureau`` is the caller's);
-    the read is audited with the ids it showed."""
+    """One page of the caller's inbox or outbox (``filters.bureau`` is the caller's),
+    newest first or (``by_due``) soonest due first; the read is audited with the ids it
+    showed."""
     async with desk.pool.acquire() as conn, conn.transaction():
-        found = await search.search(conn, filters, limit, after)
+        found = await search.search(conn, filters, limit, after, by_due)
         await audit.record(conn, who, "list_requests", None, cid,
                            detail=audit.shown([r.id for r in found], box=filters.box))
         return [privacy.without_personal_data(r) if desk.hidden(r) else r for r in found]
