@@ -22,7 +22,10 @@ ENV PATH=/opt/xiecha/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     XIECHA_DEPLOY_DIR=/app/deploy
-RUN useradd --system --no-create-home --uid 10001 xiecha
+# A CJK font for the formal papers (PDF), from Debian, lists removed afterwards.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --no-create-home --uid 10001 xiecha
 COPY --from=deps /opt/xiecha /opt/xiecha
 WORKDIR /app
 # The source as it is (its JSON and SQL included), compiled once here since the
