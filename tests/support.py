@@ -76,14 +76,20 @@ def until(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
     return probe
 
 
+def log_entries(text: str) -> list[dict[str, Any]]:
+    """The complete JSON lines of a log (a line being written is not read yet). Split on
+    newline only: a logged value may hold characters ``str.splitlines`` breaks at (\\x1c,
+    \\x85, \\u2028...), which JSON leaves unescaped."""
+    return [json.loads(line) for line in text[: text.rfind("\n") + 1].split("\n") if line]
+
+
 async def logged(log_file: Path, msg: str, *, within: float = 15.0, **fields: str
                  ) -> dict[str, Any]:
     """Wait for the run's JSON log to hold an entry ``msg`` with ``fields``; return it."""
 
     async def entry() -> dict[str, Any] | None:
         text = await asyncio.to_thread(log_file.read_text, encoding="utf-8")
-        for line in text.splitlines():
-            e: dict[str, Any] = json.loads(line)
+        for e in log_entries(text):
             if e.get("msg") == msg and all(str(e.get(k)) == v for k, v in fields.items()):
                 return e
         return None

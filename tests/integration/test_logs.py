@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from pathlib import Path
 
 import pytest
 
-from tests.support import System, eventually, new_request
+from tests.support import System, eventually, log_entries, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -30,9 +29,8 @@ async def test_correlation_id_crosses_services(system: System, log_file: Path) -
 
     def trail() -> set[str]:
         text = log_file.read_text(encoding="utf-8")
-        complete = text[: text.rfind("\n") + 1]  # a line being written is not read yet
-        lines = [json.loads(line) for line in complete.splitlines()]
-        return {e.get("queue") or e["msg"] for e in lines if e.get("correlation_id") == cid}
+        return {e.get("queue") or e["msg"] for e in log_entries(text)
+                if e.get("correlation_id") == cid}
 
     async def seen_everywhere() -> set[str] | None:
         t = trail()
