@@ -71,7 +71,7 @@ async def list_cases(request: web.Request) -> web.Response:
     who = await caller(request)
     desk = request.app[DESK]
     names = await desk.names()
-    cases = await usecases.mine(desk, who, 200)
+    cases = await usecases.mine(desk, who, 200, correlation_id(request))
     return json_ok({"items": [views.case_view(c, who.bureau, names) for c in cases]})
 
 
@@ -167,7 +167,7 @@ def add_routes(app: web.Application) -> None:
 OPS: list[Op] = [
     Op("POST", "/v1/joint", "Open a joint case", {201: "opened", 200: "replayed"},
        usecases.OpenCase, headers=("Idempotency-Key",)),
-    Op("GET", "/v1/joint", "The caller's joint cases"),
+    Op("GET", "/v1/joint", "The caller's joint cases (audited)"),
     Op("GET", "/v1/joint/{id}", "A joint case: members, timeline, evidence, actions"),
     Op("POST", "/v1/joint/{id}/tasks", "Lead: a request to an accepted member",
        {201: "assigned"}, tasks.AssignTask),

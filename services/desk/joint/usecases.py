@@ -23,6 +23,7 @@ from services.desk.domain import joint, jurisdiction
 from services.desk.domain.errors import Refused
 from services.desk.domain.joint import Case, Step
 from services.desk.joint import decide, store
+from services.desk.store import audit
 from services.desk.store.investigators import Investigator
 
 NAMESPACE = uuid.UUID("5b0c2f4e-8f1e-4e55-9d43-6a3f1f0c7a11")
@@ -150,6 +151,11 @@ async def show(desk: Desk, who: Investigator, case_id: uuid.UUID, cid: str) -> D
                       await store.refusals(conn, case_id, who.bureau))
 
 
-async def mine(desk: Desk, who: Investigator, limit: int) -> list[Case]:
-    async with desk.pool.acquire() as conn:
-        return await store.of_bureau(conn, who.bureau, limit)
+async def mine(desk: Desk, who: Investigator, limit: int, cid: str) -> list[Case]:
+    """The cases of ``who``'s bureau, most recently changed first; the read is audited
+    with the ids it showed, as lists of requests are."""
+    async with desk.pool.acquire() as conn, conn.transaction():
+        cases = await store.of_bureau(conn, who.bureau, limit)
+        await audit.record(conn, who, "list_joint_cases", None, cid,
+                           detail=audit.shown([c.id for c in cases]))
+        return cases
