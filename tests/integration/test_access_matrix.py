@@ -154,6 +154,8 @@ def joint_wrong_calls(w: World) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", "/v1/joint", {}), ("GET", j, {}),
         ("POST", f"{j}/tasks", {"json": new_request(assignee=WUHOU)}),
         ("POST", f"{j}/evidence", {"data": evidence.pdf(), "headers": {"X-Filename": "c.pdf"}}),
+        # a file the desk would refuse (415) is refused as the caller's first: not found
+        ("POST", f"{j}/evidence", {"data": b"MZ\x90\x00", "headers": {"X-Filename": "d.exe"}}),
         ("GET", f"{j}/evidence/{w.joint_file}", {}),
         *(("POST", f"{j}/{action}", {"json": bodies.get(action, {})})
           for action in JOINT_ACTIONS),

@@ -44,6 +44,8 @@ async def share(desk: Desk, who: Investigator, case_id: uuid.UUID, name_header: 
     """Store an uploaded file and share it; (file, pending) when the lead shares it on."""
     if desk.evidence_check is None:
         raise Refused(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "this desk takes no evidence files")
+    async with desk.pool.acquire() as conn:  # no party, no look at its file: 404 as elsewhere
+        await visible(conn, who, case_id)
     name, media_type = desk.evidence_check(name_header, data)
     meta = j.SharedFile.model_validate({
         "file_id": uuid.uuid4(), "name": name, "media_type": media_type, "size": len(data),
