@@ -149,9 +149,12 @@ class OutboxRelay:
         async with self._pool.acquire() as listener:
             wake = lambda *_: self._wake.set()  # noqa: E731
             await listener.add_listener("outbox", wake)
+            # a lost connection wakes the loop too, not only the next poll
+            listener.add_termination_listener(wake)
             try:
                 await self._loop(listener)
             finally:
+                listener.remove_termination_listener(wake)
                 if not listener.is_closed():
                     await listener.remove_listener("outbox", wake)
 
