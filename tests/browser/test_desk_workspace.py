@@ -1,7 +1,8 @@
 """The investigators' workspace in a real browser (Debian's chromium, Playwright's async
 API): a Zhejiang investigator asks a Sichuan bureau, found from the credit code; the
 Sichuan investigator accepts and replies with a file in a second browser context; the
-reply shows on the first page without a reload. English and back; axe-core on every page.
+reply shows on the first page without a reload. English and back; a joint case's page;
+axe-core on every page.
 """
 
 from __future__ import annotations
@@ -149,5 +150,16 @@ async def test_a_request_from_zhejiang_answered_in_sichuan_shows_without_reload(
     await checked(a)
     await a.get_by_role("link", name="中文").click()
     await a.get_by_role("heading", name="办理记录 (北京时间)").wait_for()
+
+    # And a joint case she leads passes axe-core too, its forms included (one page load)
+    status, case = await desks.call("POST", zj.url("/v1/joint"), yuhang, json={
+        "title": "某直播间销售假冒保健食品案",
+        "subjects": [{"merchant_name": "成都某某商贸有限公司"}],
+        "legal_basis": "《中华人民共和国食品安全法》", "aim": "查清货源", "members": ["510107"]})
+    assert status == 201, case
+    await a.goto(zj.url(f"/joint/{case['id']}"))
+    await a.get_by_role("heading", name="联合时间线 (北京时间)").wait_for()
+    await a.get_by_role("button", name="邀请").wait_for()
+    await checked(a, "desk-joint")
     await a_ctx.close()
     await b_ctx.close()

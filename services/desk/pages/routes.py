@@ -13,6 +13,7 @@ from services.desk.pages import (
     create_form,
     escalations,
     files,
+    joint_page,
     paper_page,
     request_page,
 )
@@ -32,6 +33,11 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/new/recipient", create_form.recipient)
     r.add_get("/new/questions", create_form.questions)
     r.add_get("/escalations", escalations.escalations_page)
+    r.add_get("/joint", joint_page.list_page)
+    r.add_get("/joint/{id}", joint_page.show)
+    r.add_post("/joint/{id}/act/{action}", joint_page.act)
+    r.add_post("/joint/{id}/tasks", joint_page.assign)
+    r.add_get("/joint/{id}/evidence/{fid}", joint_page.download)
     r.add_get("/requests/{id}", request_page.show)
     r.add_get("/requests/{id}/live", request_page.live)
     r.add_post("/requests/{id}/act/{action}", request_page.act)
