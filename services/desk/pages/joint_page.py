@@ -51,7 +51,7 @@ async def list_page(request: web.Request) -> web.Response:
     desk = request.app[DESK]
     names = await desk.names()
     cases = [views.case_view(c, session.who.bureau, names)
-             for c in await usecases.mine(desk, session.who, 200)]
+             for c in await usecases.mine(desk, session.who, 200, correlation_id(request))]
     return render("joint_list.html", request, session,
                   LABELS | {"cases": cases, "error": None})
 
