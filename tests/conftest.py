@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aio_pika
 import pytest
 import pytest_asyncio
 
@@ -39,3 +40,11 @@ async def clocked_system(clock: Clock) -> AsyncIterator[System]:
     s = await start_system(clock=clock)
     yield s
     await s.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def channel(system: System) -> AsyncIterator[aio_pika.abc.AbstractChannel]:
+    """A confirming channel of the broker admin on the module's vhost."""
+    conn = await aio_pika.connect(system.scratch.amqp_url)
+    yield await conn.channel(publisher_confirms=True)
+    await conn.close()

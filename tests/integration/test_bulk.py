@@ -15,7 +15,6 @@ import aio_pika
 import asyncpg
 import openpyxl
 import pytest
-import pytest_asyncio
 from stdnum.cn import uscc
 
 from protocol import routing
@@ -33,13 +32,6 @@ Channel = aio_pika.abc.AbstractChannel
 def credit_code(n: int) -> str:
     first = f"91510107MA{n:07d}"[:17]
     return first + uscc.calc_check_digit(first)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def channel(system: System) -> AsyncIterator[Channel]:
-    conn = await aio_pika.connect(system.scratch.amqp_url)
-    yield await conn.channel(publisher_confirms=True)
-    await conn.close()
 
 
 async def tap(ch: Channel, exchange: str, key: str) -> aio_pika.abc.AbstractQueue:

@@ -6,14 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
 import aio_pika
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from protocol import routing
 from protocol.v1 import RequestCommand, RequestEvent, RequestEventRecorded, RequestSubmitted
@@ -23,14 +21,6 @@ from tests.support import ADMIN, System, eventually, new_request
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 YUHANG, WUHOU, TIANHE = "330110", "510107", "440106"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def channel(system: System) -> AsyncIterator[aio_pika.abc.AbstractChannel]:
-    conn = await aio_pika.connect(system.scratch.amqp_url)
-    ch = await conn.channel(publisher_confirms=True)
-    yield ch
-    await conn.close()
 
 
 async def publish(system: System, exchange: str, key: str, body: bytes,

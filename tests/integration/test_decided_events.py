@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
 import pytest
-import pytest_asyncio
 
 from protocol import routing
 from protocol.v1 import RequestEvent
@@ -18,13 +16,6 @@ from tests.integration.test_bus import WUHOU, YUHANG, create_and_deliver, dead_l
 from tests.support import System, eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def channel(system: System) -> AsyncIterator[aio_pika.abc.AbstractChannel]:
-    conn = await aio_pika.connect(system.scratch.amqp_url)
-    yield await conn.channel(publisher_confirms=True)
-    await conn.close()
 
 
 async def test_an_outcome_local_rules_would_refuse_is_applied_not_parked(

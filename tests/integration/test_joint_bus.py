@@ -7,12 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
 import pytest
-import pytest_asyncio
 
 from protocol import routing
 from protocol.v1.files import encode_chunk
@@ -23,14 +21,6 @@ from tests.support import System, eventually
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 LEAD, GD, FORGER = "330110", "440106", "510107"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def channel(system: System) -> AsyncIterator[aio_pika.abc.AbstractChannel]:
-    conn = await aio_pika.connect(system.scratch.amqp_url)
-    ch = await conn.channel(publisher_confirms=True)
-    yield ch
-    await conn.close()
 
 
 async def send(system: System, msg: Message) -> None:
