@@ -70,7 +70,8 @@ async def run(scale: Scale, seed: int, say: Say = print, drain_within: float = 9
     rng = random.Random(seed)
     root = Path(tempfile.mkdtemp(prefix="xiecha-chaos-"))
     os.chmod(root, 0o755)  # the servers' own users work inside
-    say(f"chaos: seed {seed}, {scale.requests} requests, in {root}")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    say(f"chaos: seed {seed}, {scale.requests} requests, in {root}, load average {load}")
     started_servers: list[private.Server] = []
     inst: Installation | None = None
     try:
