@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from services.common.logs import configure_logging
 from tests.chaos.harness import run
 from tests.chaos.injector import Scale
 
@@ -24,6 +25,7 @@ def main(
     seed: Annotated[int, typer.Option(help="0: a fresh one (printed).")] = 0,
 ) -> None:
     seed = seed or int(os.environ.get("XIECHA_CHAOS_SEED", "0")) or random.randrange(1, 10**6)
+    configure_logging("chaos", "WARNING")  # set-up's progress lines would drown the figures
     scale = Scale(requests, desk_kills, hub_kills, relay_kills, pause, spread)
     result = asyncio.run(run(scale, seed, drain_within=1800))
     print("\n".join(["", "chaos result:", *result.lines()]), flush=True)

@@ -117,27 +117,21 @@ async def build(root: Path, main: Postgres, side: Postgres, rabbit: Rabbit,
                 await investigators.add(conn, f"chaos {code}", code, token=token(code))
         finally:
             await conn.close()
-    hub = hub_service(dsns["hub"], urls["hub"], rabbit.admin)
-    desk_services = {r: desk_service(r, dsns[r], urls[r]) for r in PROVINCES}
+    hub = service("hub", "hub", database_url=dsns["hub"], amqp_url=urls["hub"],
+                  rabbit_admin_url=rabbit.admin, desks=",".join(
+                      f"{r}:{p.replace(',', '+')}" for r, p in PROVINCES.items()))
+    desk_services = {r: service(f"desk-{r}", "desk", region=r, provinces=PROVINCES[r],
+                                database_url=dsns[r], amqp_url=urls[r],
+                                # simulated investigators call far faster than people
+                                token_rate="100000", token_burst="100000")
+                     for r in PROVINCES}
     return Installation(root, main, side, rabbit, paused_region, hub, desk_services, dsns)
 
 
-def hub_service(dsn: str, amqp_url: str, admin_url: str) -> Service:
+def service(name: str, kind: str, **settings: str) -> Service:
+    """``python -m services.<kind> serve`` on a free port with ``settings`` (as its
+    XIECHA_<KIND>_* environment variables), logging warnings and errors only."""
     port = free_port()
-    desks = ",".join(f"{r}:{p.replace(',', '+')}" for r, p in PROVINCES.items())
-    return Service("hub", "services.hub", port, {
-        "XIECHA_HUB_DATABASE_URL": dsn, "XIECHA_HUB_AMQP_URL": amqp_url,
-        "XIECHA_HUB_RABBIT_ADMIN_URL": admin_url, "XIECHA_HUB_HTTP_PORT": str(port),
-        "XIECHA_HUB_LOG_LEVEL": "WARNING", "XIECHA_HUB_DESKS": desks,
-    })
-
-
-def desk_service(region: str, dsn: str, amqp_url: str) -> Service:
-    port = free_port()
-    return Service(f"desk-{region}", "services.desk", port, {
-        "XIECHA_DESK_REGION": region, "XIECHA_DESK_PROVINCES": PROVINCES[region],
-        "XIECHA_DESK_DATABASE_URL": dsn, "XIECHA_DESK_AMQP_URL": amqp_url,
-        "XIECHA_DESK_HTTP_PORT": str(port), "XIECHA_DESK_LOG_LEVEL": "WARNING",
-        # simulated investigators call far faster than people
-        "XIECHA_DESK_TOKEN_RATE": "100000", "XIECHA_DESK_TOKEN_BURST": "100000",
-    })
+    settings |= {"http_port": str(port), "log_level": "WARNING"}
+    env = {f"XIECHA_{kind.upper()}_{key.upper()}": value for key, value in settings.items()}
+    return Service(name, f"services.{kind}", port, env)
