@@ -194,7 +194,9 @@ class Rabbit(Server):
                         # queue figures every second: the drain waits on them
                         "collect_statistics_interval = 1000\n")
         (self.base / "enabled_plugins").write_text("[rabbitmq_management].\n")
-        (self.base / "rabbitmq-env.conf").write_text("ERL_EPMD_ADDRESS=127.0.0.1\n")
+        (self.base / "rabbitmq-env.conf").write_text(  # Erlang distribution on loopback too
+            "ERL_EPMD_ADDRESS=127.0.0.1\n"
+            'export ERL_FLAGS="-kernel inet_dist_use_interface {127,0,0,1}"\n')
         self.env = {
             "HOME": RABBIT_HOME, "RABBITMQ_NODENAME": self.node,
             "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(self.dist_port),
