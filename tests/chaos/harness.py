@@ -65,7 +65,12 @@ class Result:
         ]
 
 
-async def run(scale: Scale, seed: int, say: Say = print, drain_within: float = 900) -> Result:
+Afterwards = Callable[[Installation, aiohttp.ClientSession, "Result"], Awaitable[None]]
+"""Called with the system still running once the result is in (a test's extra checks)."""
+
+
+async def run(scale: Scale, seed: int, say: Say = print, drain_within: float = 900,
+              afterwards: Afterwards | None = None) -> Result:
     started = time.monotonic()
     rng = random.Random(seed)
     root = Path(tempfile.mkdtemp(prefix="xiecha-chaos-"))
@@ -88,7 +93,11 @@ async def run(scale: Scale, seed: int, say: Say = print, drain_within: float = 9
         async with aiohttp.ClientSession() as session:
             await inst.start(session)
             say("  hub and four desks ready")
-            return await exercise(inst, session, scale, seed, rng, say, drain_within, started)
+            result = await exercise(inst, session, scale, seed, rng, say, drain_within,
+                                    started)
+            if afterwards is not None:
+                await afterwards(inst, session, result)
+            return result
     finally:
         if inst is not None:
             inst.kill()
