@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -39,6 +40,9 @@ class Result:
     drain_seconds: float
     total_seconds: float
     unexpected_exits: list[str] = field(default_factory=list)
+    restarts: dict[str, int] = field(default_factory=dict)
+    """Supervised restarts of each service's background tasks (``/healthz``), after a
+    fault; a SIGKILLed process starts counting again."""
 
     @property
     def ok(self) -> bool:
@@ -55,7 +59,8 @@ class Result:
             "faults " + ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items()))
             + f" (total {sum(self.faults.values())})",
             f"client retries {dict(self.ledger.retries)}; anomalies {dict(self.ledger.anomalies)}",
-            f"unexpected service exits {self.unexpected_exits or 0}",
+            f"unexpected service exits {self.unexpected_exits or 0};"
+            f" background task restarts {self.restarts or 0}",
             f"lost {len(self.accounts.lost)}, duplicated {len(self.accounts.duplicated)},"
             f" left over {len(self.accounts.leftovers)}",
             *[f"  {x}" for x in (self.accounts.lost + self.accounts.duplicated
@@ -125,7 +130,7 @@ async def exercise(inst: Installation, session: aiohttp.ClientSession, scale: Sc
             create_all(client, plan(scale.requests), seed, scale.window, scale.create_seconds),
             injector.run(scale, ledger))
         say(f"  {len(ledger.accepted)} requests accepted, every fault injected; draining")
-        await drain(inst, ledger, drain_within, say)
+        await drain(inst, session, ledger, drain_within, say)
         drained = time.monotonic() - injector.last_fault_at
     finally:
         stop.set()
@@ -134,7 +139,7 @@ async def exercise(inst: Installation, session: aiohttp.ClientSession, scale: Sc
         await asyncio.gather(*background, return_exceptions=True)
     accounts = await account(inst, session, ledger.accepted)
     return Result(seed, len(ledger.accepted), injector.injected, accounts, ledger, drained,
-                  time.monotonic() - started, exits)
+                  time.monotonic() - started, exits, await restarts(inst, session))
 
 
 async def watchdog(inst: Installation, injector: Injector, session: aiohttp.ClientSession,
@@ -151,6 +156,26 @@ async def watchdog(inst: Installation, injector: Injector, session: aiohttp.Clie
         await asyncio.sleep(0.5)  # the watch interval
 
 
+async def healthz(session: aiohttp.ClientSession, url: str) -> dict[str, Any] | None:
+    """The parts of a service that says it is well; None otherwise."""
+    try:
+        async with session.get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(total=10)
+                               ) as resp:
+            body: dict[str, Any] = await resp.json()
+            return body["parts"] if resp.status == 200 else None
+    except (aiohttp.ClientError, TimeoutError):
+        return None
+
+
+async def restarts(inst: Installation, session: aiohttp.ClientSession) -> dict[str, int]:
+    found = {}
+    for s in inst.services:
+        for name, part in (await healthz(session, s.url) or {}).items():
+            if part.get("restarts"):
+                found[f"{s.name} {name}"] = int(part["restarts"])
+    return found
+
+
 async def scalar(dsn: str, sql: str, *args: object) -> int:
     conn = await asyncpg.connect(dsn)
     try:
@@ -159,9 +184,11 @@ async def scalar(dsn: str, sql: str, *args: object) -> int:
         await conn.close()
 
 
-async def drain(inst: Installation, ledger: Ledger, within: float, say: Say) -> None:
-    """Wait until every accepted request's reply is home, every outbox is empty and the hub
-    counted every entry; on the deadline the accounting reports what is missing."""
+async def drain(inst: Installation, session: aiohttp.ClientSession, ledger: Ledger,
+                within: float, say: Say) -> None:
+    """Wait until every accepted request's reply is home, every outbox and queue is empty,
+    the hub counted every entry and every service says it is well (``/healthz`` 200); on
+    the deadline the accounting reports what is missing."""
     ids = list(ledger.accepted)
     home = {r: [i for i in ids if region_of(ledger.accepted[i].requester) == r]
             for r in inst.desks}
@@ -180,7 +207,11 @@ async def drain(inst: Installation, ledger: Ledger, within: float, say: Say) -> 
         return (not any(outboxes) and counted >= len(ONCE) * len(ids)
                 and not await queued(inst))
 
-    for what, probe in (("replies home", replied), ("outboxes and hub", quiet)):
+    async def well() -> bool:
+        return all([await healthz(session, s.url) is not None for s in inst.services])
+
+    for what, probe in (("replies home", replied), ("outboxes and hub", quiet),
+                        ("every service well", well)):
         if not await until(probe, within):
             say(f"  drain: {what} not reached within {within:.0f} s")
             return
