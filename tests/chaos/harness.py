@@ -210,20 +210,24 @@ async def drain(inst: Installation, session: aiohttp.ClientSession, ledger: Ledg
     async def well() -> bool:
         return all([await healthz(session, s.url) is not None for s in inst.services])
 
-    for what, probe in (("replies home", replied), ("outboxes and hub", quiet),
-                        ("every service well", well)):
-        if not await until(probe, within):
+    # the broker's queue figures are sampled each second: quiet must hold on 4 polls in a
+    # row, so a message still in flight (a republished duplicate, a retry) is waited for
+    for what, probe, times in (("replies home", replied, 1), ("every service well", well, 1),
+                               ("outboxes, queues and hub", quiet, 4)):
+        if not await until(probe, within, times):
             say(f"  drain: {what} not reached within {within:.0f} s")
             return
 
 
-async def until(probe: Callable[[], Awaitable[bool]], within: float) -> bool:
-    deadline = time.monotonic() + within
+async def until(probe: Callable[[], Awaitable[bool]], within: float, times: int = 1) -> bool:
+    """Poll ``probe`` until it holds ``times`` polls in a row; False after ``within`` s."""
+    deadline, held = time.monotonic() + within, 0
     while time.monotonic() < deadline:
         try:
-            if await probe():
-                return True
+            held = held + 1 if await probe() else 0
         except (OSError, asyncpg.PostgresError):
-            pass  # a server still coming back
+            held = 0  # a server still coming back
+        if held >= times:
+            return True
         await asyncio.sleep(0.5)  # the poll interval
     return False
