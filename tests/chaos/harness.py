@@ -126,9 +126,12 @@ async def exercise(inst: Installation, session: aiohttp.ClientSession, scale: Sc
                   for codes in BUREAUS.values() for b in codes]
     background.append(asyncio.create_task(watchdog(inst, injector, session, exits, say)))
     try:
-        await asyncio.gather(
-            create_all(client, plan(scale.requests), seed, scale.window, scale.create_seconds),
-            injector.run(scale, ledger))
+        # the run stops by itself: a desk that never answers again fails it, not hangs it
+        async with asyncio.timeout(scale.create_seconds + drain_within):
+            await asyncio.gather(
+                create_all(client, plan(scale.requests), seed, scale.window,
+                           scale.create_seconds),
+                injector.run(scale, ledger))
         say(f"  {len(ledger.accepted)} requests accepted, every fault injected; draining")
         await drain(inst, session, ledger, drain_within, say)
         drained = time.monotonic() - injector.last_fault_at
@@ -152,7 +155,10 @@ async def watchdog(inst: Installation, injector: Injector, session: aiohttp.Clie
                 exits.append(f"{s.name} exited with {code}")
                 say(f"  UNEXPECTED: {s.name} exited with {code}; restarting it")
                 await s.start(inst.logs)
-                await s.ready(session, within=180)
+                try:
+                    await s.ready(session, within=180)
+                except RuntimeError as exc:  # dead again: the next round restarts it
+                    say(f"  UNEXPECTED: {exc}")
         await asyncio.sleep(0.5)  # the watch interval
 
 
