@@ -27,7 +27,16 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from bench.environment import ADMIN, AMQP, Installation, Scratch, prepare, start, token
+from bench.environment import (
+    ADMIN,
+    AMQP,
+    Installation,
+    Scratch,
+    prepare,
+    start,
+    token,
+    watched,
+)
 from bench.traffic import reply_body, request_body
 from protocol import routing
 from services.common.rabbit_admin import RabbitAdmin
@@ -50,9 +59,12 @@ async def installation() -> AsyncIterator[Env]:
     async with aiohttp.ClientSession() as session:
         try:
             inst = await prepare(scratch)
-            await start(inst, session, logs)
-            yield inst, session, logs
-            await inst.stop()
+            try:
+                await start(inst, session, logs)
+                async with watched(inst, logs):  # a death nobody meant fails the test
+                    yield inst, session, logs
+            finally:
+                await inst.stop()
         finally:
             await scratch.close()
 
@@ -66,8 +78,7 @@ async def call(session: aiohttp.ClientSession, method: str, url: str, bureau: st
 
 async def crash(service: Service) -> None:
     assert service.process is not None
-    service.process.kill()  # SIGKILL: no clean-up of any kind
-    await service.process.wait()
+    await service.kill()  # SIGKILL: no clean-up of any kind
 
 
 async def restart(service: Service, session: aiohttp.ClientSession, logs: Path) -> None:

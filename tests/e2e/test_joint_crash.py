@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from bench.environment import Installation, Scratch, prepare, start, token
+from bench.environment import Installation, Scratch, prepare, start, token, watched
 from services.demo.processes import Service
 from tests import evidence
 from tests.support import eventually
@@ -44,9 +44,12 @@ async def installation() -> AsyncIterator[tuple[Installation, aiohttp.ClientSess
     async with aiohttp.ClientSession() as session:
         try:
             inst = await prepare(scratch)
-            await start(inst, session, logs)
-            yield inst, session, logs
-            await inst.stop()
+            try:
+                await start(inst, session, logs)
+                async with watched(inst, logs):  # a death nobody meant fails the test
+                    yield inst, session, logs
+            finally:
+                await inst.stop()
         finally:
             await scratch.close()
 
@@ -60,8 +63,7 @@ async def call(session: aiohttp.ClientSession, method: str, url: str, bureau: st
 
 async def crash(service: Service) -> None:
     assert service.process is not None
-    service.process.kill()  # SIGKILL: no clean-up of any kind
-    await service.process.wait()
+    await service.kill()  # SIGKILL: no clean-up of any kind
 
 
 async def restart(service: Service, session: aiohttp.ClientSession, logs: Path) -> None:
