@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +124,10 @@ class Installation:
             await service.stop()
 
 
+Running = tuple[Installation, aiohttp.ClientSession, Path]
+"""A started installation, the HTTP session that talks to it, and its log folder."""
+
+
 async def prepare(scratch: Scratch) -> Installation:
     """Create vhost and databases, migrate, load the registry, declare queues."""
     vhost = await scratch.new_vhost("e2e")
@@ -225,6 +230,25 @@ async def watched(inst: Installation, log_dir: Path) -> AsyncIterator[list[str]]
         await asyncio.gather(task, return_exceptions=True)
     if deaths:
         raise RuntimeError("; ".join(deaths))
+
+
+@contextlib.asynccontextmanager
+async def installed(log_prefix: str) -> AsyncIterator[Running]:
+    """The hub and the desks as processes on a fresh vhost and databases (as ``make run``
+    starts them), watched for deaths nobody meant, stopped and removed afterwards."""
+    scratch = Scratch()
+    logs = Path(tempfile.mkdtemp(prefix=log_prefix))
+    async with aiohttp.ClientSession() as session:
+        try:
+            inst = await prepare(scratch)
+            try:
+                await start(inst, session, logs)
+                async with watched(inst, logs):  # a death nobody meant fails the block
+                    yield inst, session, logs
+            finally:
+                await inst.stop()
+        finally:
+            await scratch.close()
 
 
 async def guarded(inst: Installation, work: Awaitable[T]) -> T:

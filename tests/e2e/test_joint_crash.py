@@ -11,7 +11,6 @@ intact where it was shared, and the hub counted each figure once.
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from bench.environment import Installation, Scratch, prepare, start, token, watched
+from bench.environment import Installation, Running, installed, token
 from services.demo.processes import Service
 from tests import evidence
 from tests.support import eventually
@@ -36,22 +35,9 @@ FILE = evidence.pdf(300_000)  # two chunks
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def installation() -> AsyncIterator[tuple[Installation, aiohttp.ClientSession, Path]]:
-    """The hub and three desks as processes on a fresh vhost and databases (as
-    ``make run`` starts them), removed afterwards."""
-    scratch = Scratch()
-    logs = Path(tempfile.mkdtemp(prefix="xiecha-joint-crash-"))
-    async with aiohttp.ClientSession() as session:
-        try:
-            inst = await prepare(scratch)
-            try:
-                await start(inst, session, logs)
-                async with watched(inst, logs):  # a death nobody meant fails the test
-                    yield inst, session, logs
-            finally:
-                await inst.stop()
-        finally:
-            await scratch.close()
+async def installation() -> AsyncIterator[Running]:
+    async with installed("xiecha-joint-crash-") as running:
+        yield running
 
 
 async def call(session: aiohttp.ClientSession, method: str, url: str, bureau: str,
