@@ -12,7 +12,8 @@ import pytest
 
 from protocol import routing
 from protocol.v1 import RequestEventRecorded
-from tests.support import System, eventually
+from tests.integration.test_bulk import credit_code
+from tests.support import System, eventually, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -73,3 +74,47 @@ async def test_a_request_without_items_is_one_check(system: System) -> None:
     rid, xihu = uuid.uuid4(), "330106"
     await record(system, rid, xihu, "replied")
     await checks(system, xihu, 1, 1)
+
+
+async def test_a_bulk_request_answered_and_replied_through_the_desks_is_n_checks(
+    system: System
+) -> None:
+    zj, sc = system.desks["zj"], system.desks["sc"]
+    jinjiang = "510104"  # no other test here counts for it
+    a, b = await zj.investigator(YUHANG), await sc.investigator(jinjiang)
+    # Given a request from Yuhang to Jinjiang with three merchants to check
+    status, req = await system.call("POST", zj.url("/v1/requests"), a,
+                                    json=new_request(jinjiang))
+    assert status == 201, req
+    items = f"/v1/requests/{req['id']}/items"
+
+    async def delivered() -> bool:
+        return (await system.call("GET", sc.url(f"/v1/requests/{req['id']}"), b))[0] == 200
+
+    await eventually(delivered, what="delivered")
+    status, added = await system.call("POST", zj.url(items), a,
+                                      json=[{"credit_code": credit_code(n)} for n in (1, 2, 3)])
+    assert status == 200 and added["accepted"] == 3, added
+
+    async def arrived() -> bool:
+        _, page = await system.call("GET", sc.url(items), b)
+        return bool(page["counts"]["total"] == 3)
+
+    await eventually(arrived, what="the items at Jinjiang's desk")
+    # When Jinjiang accepts, answers the three and replies
+    assert (await system.call("POST", sc.url(f"/v1/requests/{req['id']}/accept"), b))[0] == 200
+    status, answered = await system.call("POST", sc.url(f"{items}/answers"), b, json=[
+        {"idx": n, "result": "confirmed"} for n in (1, 2, 3)])
+    assert status == 200 and answered["answered"] == 3, answered
+    status, _ = await system.call("POST", sc.url(f"/v1/requests/{req['id']}/reply"), b,
+                                  json={"findings": "已查明"})
+    assert status == 200
+
+    # Then the hub shows one reply and three completed checks (it showed four)
+    async def counted() -> dict[str, Any] | None:
+        _, stats = await system.call("GET", system.hub_url(f"/v1/stats?bureau={jinjiang}"))
+        mine: dict[str, Any] = stats["as_recipient"]["all_time"]
+        return mine if (mine["replied"], mine["item_answered"]) == (1, 3) else None
+
+    figures = await eventually(counted, what="the reply and the items counted")
+    assert figures["completed_checks"] == 3
