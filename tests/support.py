@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from aiohttp.test_utils import TestServer
 from yarl import URL
 
 from services.common import db
+from services.common.health import RUNTIME
 from services.common.rabbit_admin import RabbitAdmin
 from services.common.trust import user_of
 from services.desk.app import create_app as create_desk
@@ -213,6 +215,8 @@ class System:
     http: aiohttp.ClientSession
     hub_dsn: str
     _buses: dict[str, AbstractConnection] = field(default_factory=dict)
+    deaths: list[str] = field(default_factory=list)
+    """Background tasks that gave up (``watch_give_ups``): closing the system fails then."""
 
     def serving(self, sender: str) -> str:
         """'hub' or the region of the desk that serves ``sender``."""
@@ -263,6 +267,20 @@ class System:
             await desk.server.close()
         await self.hub.close()
         await self.scratch.close()
+        if self.deaths:
+            raise RuntimeError("; ".join(self.deaths))
+
+
+def watch_give_ups(app: web.Application, service: str, deaths: list[str]) -> None:
+    """A service that runs in the test process has no process manager: a background task
+    that keeps failing would end the whole run with exit code 70. Name it instead, at once
+    on stderr and again when its system closes."""
+    def gave_up(task: str) -> None:
+        deaths.append(f"{service}: background task {task} kept failing and gave up"
+                      " (its process would exit with code 70)")
+        print(deaths[-1], file=sys.stderr, flush=True)
+
+    app[RUNTIME].supervisor.on_give_up = gave_up
 
 
 DESKS = {"zj": "33", "gd": "44", "sc": "51"}
@@ -297,6 +315,8 @@ async def start_system(
     hub_app = create_hub(hub_dsn, urls["hub"], **({"clock": clock} if clock else {}))
     hub = TestServer(hub_app)
     await hub.start_server()
+    deaths: list[str] = []
+    watch_give_ups(hub_app, "hub", deaths)
     pool = await db.open_pool(hub_dsn, min_size=1, max_size=1)
     async with pool.acquire() as conn:
         await load_registry(conn)
@@ -311,8 +331,9 @@ async def start_system(
                                 deadline_check_seconds=0 if clock else 60, **desk_options)
         server = TestServer(create_desk(settings, **({"clock": clock} if clock else {})))
         await server.start_server()
+        watch_give_ups(server.app, f"desk-{region}", deaths)
         handles[region] = DeskHandle(region, server, settings)
-    system = System(scratch, hub, handles, aiohttp.ClientSession(), hub_dsn)
+    system = System(scratch, hub, handles, aiohttp.ClientSession(), hub_dsn, deaths=deaths)
     for handle in handles.values():
         await eventually(lambda h=handle: registry_ready(h.server.app), what="registry")
     return system

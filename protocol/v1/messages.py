@@ -201,8 +201,9 @@ class JointFileChunk(Message):
 
 EventType = Literal[
     "created", "sent", "delivered", "undeliverable", "accepted", "rejected", "info_requested",
-    "info_provided", "transferred", "partially_replied", "replied", "withdrawn", "closed",
-    "due_date_agreed", "due_date_refused", "reminded", "escalated", "item_answered",
+    "info_provided", "transferred", "transfer_returned", "partially_replied", "replied",
+    "withdrawn", "closed", "due_date_agreed", "due_date_refused", "reminded", "escalated",
+    "item_answered",
 ]
 
 

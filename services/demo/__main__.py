@@ -103,10 +103,7 @@ async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Pa
             dying = asyncio.ensure_future(first_death(procs))
             await asyncio.wait({stopping, dying}, return_when=asyncio.FIRST_COMPLETED)
             if dying.done():
-                dead = dying.result()
-                code = dead.process.returncode if dead.process else None
-                typer.echo(f"xiecha: {dead.name} died (exit code {code});"
-                           f" see {log_dir}/{dead.name}.log", err=True)
+                typer.echo(dying.result().death_notice(log_dir), err=True)
                 failed = 1
             dying.cancel()
             stopping.cancel()

@@ -79,6 +79,13 @@ PRUNE = (
     # the firings of requests that can never run again
     housekeeping.Prune("deadline_rule_fired", "fired_at < $1 AND request_id IN (SELECT r.id"
                        f" FROM request r WHERE r.state IN ({_NEVER_AGAIN}))"),
+    # the coordinators' queue entries of requests that can never run again (the timeline
+    # keeps the escalation)
+    housekeeping.Prune("escalation", "escalated_at < $1 AND request_id IN (SELECT r.id"
+                       f" FROM request r WHERE r.state IN ({_NEVER_AGAIN}))"),
+    # chunks of a file whose offer never made it known here
+    housekeeping.Prune("attachment_chunk", "received_at < $1 AND NOT EXISTS (SELECT 1"
+                       " FROM attachment a WHERE a.id = attachment_chunk.attachment_id)"),
 )
 """What the desk's housekeeping prunes after the retention window."""
 

@@ -104,5 +104,7 @@ def _request(rng: random.Random, requester: str, recipient: str, day: dt.date,
             completed += items
     tat = min(35, max(1, accepted + int(rng.expovariate(1 / 6))))
     out.append(ev("replied", tat, on_time=tat <= DUE_DAYS, turnaround_days=tat))
+    if completed:  # its items are its checks, its reply is none (as the live hub counts)
+        out.append(ev("bulk_replied", tat))
     out.append(ev("closed", tat + rng.randint(1, 5)))
-    return out, completed + 1
+    return out, completed or 1

@@ -19,7 +19,7 @@ from protocol.v1 import AnyMessage, RegistryRequested, RequestEventRecorded
 from protocol.v1.messages import JointRecorded
 from services.common import outbox
 from services.common.handling import MessageRefused
-from services.hub import counters, joint_stats
+from services.hub import bulk_checks, counters, joint_stats
 from services.hub.outgoing import publish_registry, undeliverable
 
 log = structlog.get_logger()
@@ -41,6 +41,8 @@ class HubInbound:
                 _party_of(message)
                 if not await counters.count_event(conn, message.body):
                     log.info("event already counted", event_id=str(message.body.event_id))
+                else:
+                    await bulk_checks.correct(conn, message.body)
             case JointRecorded():
                 if not await joint_stats.count(conn, message.body):
                     log.info("joint record already counted", event_id=str(message.body.event_id))

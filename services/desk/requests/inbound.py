@@ -79,9 +79,9 @@ class RequestInbound:
         if isinstance(msg, RequestSubmitted):
             return await self.deliver(conn, req, msg)
         assert req is not None
-        if msg.sender != req.recipient:
-            raise Refused(ErrorCode.FORBIDDEN, "only the deciding desk reports changes")
         b = msg.body
+        if msg.sender != req.deciding_bureau(b.change):
+            raise Refused(ErrorCode.FORBIDDEN, "only the deciding desk reports changes")
         step = Step(lifecycle.TRANSITION_OF[b.change.event], b.bureau, b.actor, b.occurred_at,
                     change=b.change, event_id=b.event_id, seq=b.seq)
         after = req.absorb(step, _state(b.state), b.due_date)
@@ -170,14 +170,16 @@ class RequestInbound:
                           change=events.Undeliverable(reason=msg.body.reason))
             await apply.originate(conn, req, bounce)
             return
-        if msg.body.original_type == "request.submitted" and req.state is State.TRANSFERRED:
-            # a hand-over no desk took: the transferring desk, which decided the transfer,
-            # decides the request undeliverable and tells the requester (numbered change)
-            by = req.transferred_from[-1] if req.transferred_from else req.recipient
-            bounce = Step(Transition.BOUNCE, by, "xiecha", self.clock(),
-                          change=events.Undeliverable(reason=msg.body.reason),
-                          seq=req.last_seq + 1)
-            await apply.originate(conn, req, bounce)
+        if (msg.body.original_type == "request.submitted" and req.state is State.TRANSFERRED
+                and req.transferred_from and self.hosts(req.transferred_from[-1])):
+            # a hand-over no desk took: the transferring desk takes the request back into
+            # its bureau's inbox and tells the requester (a numbered change it reports in
+            # its own bureau's name: the broker lets it speak for no other)
+            by = req.transferred_from[-1]
+            back = Step(Transition.RETURN, by, "xiecha", self.clock(),
+                        change=events.TransferReturned(to=by, unserved=req.recipient,
+                                                       reason=msg.body.reason))
+            await apply.originate(conn, req, back)
             return
         # Any other message (a command, a file, ...) that came back: say so on the timeline.
         await requests.add_event(conn, event_id=msg.message_id, request_id=req.id, seq=None,

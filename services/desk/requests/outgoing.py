@@ -48,15 +48,16 @@ def recorded(req: Request, step: Step, after: Request) -> RequestEventRecorded:
     a numbered change from the deciding desk's recipient, others from their own bureau."""
     body: dict[str, Any] = {
         "event_id": step.event_id, "request_id": req.id, "event_type": step.event_type,
-        # the recipient when the step was taken: a transfer is the transferring bureau's
-        "requester": req.requester, "recipient": req.recipient,
+        # the recipient when the step was taken: a transfer is the transferring bureau's,
+        # and so is a returned hand-over (the bureau it named was never a recipient)
+        "requester": req.requester, "recipient": req.deciding_bureau(step.change),
         "occurred_at": step.at, "kind": req.content.get("kind"),
     }
     if step.event_type == "replied":
         answered_on = china_date(step.at)
         body["on_time"] = answered_on <= after.due_date
         body["turnaround_days"] = max(0, (answered_on - china_date(req.created_at)).days)
-    sender = req.recipient if step.seq is not None else step.bureau
+    sender = req.deciding_bureau(step.change) if step.seq is not None else step.bureau
     return RequestEventRecorded(correlation_id=req.correlation_id, sender=sender,
                                 recipient="hub", body=body)
 
@@ -64,7 +65,7 @@ def recorded(req: Request, step: Step, after: Request) -> RequestEventRecorded:
 def event(req: Request, step: Step, after: Request) -> RequestEvent:
     """A decided change and its outcome, for the requester's desk."""
     return RequestEvent(
-        correlation_id=req.correlation_id, sender=req.recipient,
+        correlation_id=req.correlation_id, sender=req.deciding_bureau(step.change),
         recipient=req.requester,
         body={
             "request_id": req.id, "event_id": step.event_id, "seq": step.seq,
