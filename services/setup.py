@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aio_pika
@@ -19,9 +20,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol import topology as names
-from services.common import db, topology
-from services.common.desks import default_desks
+from services.common import db, sm2, topology
+from services.common.desks import default_desks, desk_list
 from services.common.logs import configure_logging
+from services.common.paths import desk_key_file, keys_dir
 from services.common.rabbit_admin import RabbitAdmin
 from services.common.trust import service_url, vhost_of
 from services.hub.registry_loader import load_registry
@@ -41,8 +43,7 @@ class SetupSettings(BaseSettings):
     """Password of each service's broker user, by 'hub' or desk region (JSON)."""
 
     def desk_list(self) -> list[tuple[str, list[str]]]:
-        pairs = [item.split(":", 1) for item in self.desks.split(",") if item.strip()]
-        return [(region.strip(), provinces.split("+")) for region, provinces in pairs]
+        return desk_list(self.desks)
 
 
 def users(desks: Desks, vhost: str) -> dict[str, names.User]:
@@ -82,7 +83,9 @@ async def set_up(hub: HubSettings, setup: SetupSettings) -> tuple[int, dict[str,
     service's AMQP URL (by 'hub' or region)."""
     urls = await provision_broker(RabbitAdmin(hub.rabbit_admin_url), setup.admin_amqp_url,
                                   setup.desk_list(), setup.amqp_passwords)
+    keys = Path(hub.desk_keys_dir) if hub.desk_keys_dir else keys_dir()
     for region, _ in setup.desk_list():
+        sm2.ensure_key(desk_key_file(region, keys))  # a laptop's demo: every desk's key here
         dsn = setup.desk_dsn_template.format(region=region)
         await db.ensure_database(dsn)
         await db.migrate(dsn, "desk")
@@ -91,7 +94,7 @@ async def set_up(hub: HubSettings, setup: SetupSettings) -> tuple[int, dict[str,
     pool = await db.open_pool(hub.database_url, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
-            return await load_registry(conn, hub.agreements_csv), urls
+            return await load_registry(conn, hub.agreements_csv, hub.desk_keys()), urls
     finally:
         await pool.close()
 

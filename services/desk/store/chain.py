@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -38,6 +39,28 @@ async def stored(conn: asyncpg.Connection, request_id: uuid.UUID) -> list[chain.
                      type=r["type"], bureau=r["bureau"], actor=r["actor"],
                      at=r["occurred_at"], data=r["data"]),
         r["prev_hash"], r["hash"], r["hash_alg"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class StoredSeal:
+    by: str | None
+    statement: bytes | None
+    signature: bytes | None
+
+
+async def seals(conn: asyncpg.Connection, request_id: uuid.UUID) -> list[StoredSeal]:
+    """The seals of a request's chained entries, in chain order (None: unsigned)."""
+    rows = await conn.fetch(
+        "SELECT signed_by, signed, signature FROM request_event"
+        " WHERE request_id = $1 AND chain_pos IS NOT NULL ORDER BY chain_pos", request_id)
+    return [StoredSeal(r["signed_by"], r["signed"].encode() if r["signed"] else None,
+                       r["signature"]) for r in rows]
+
+
+async def public_keys(conn: asyncpg.Connection) -> dict[str, bytes]:
+    """Each desk's public key by region, as the hub's registry last listed them."""
+    return {r["region"]: r["public_key"]
+            for r in await conn.fetch("SELECT region, public_key FROM desk_key")}
 
 
 async def set_algorithm(conn: asyncpg.Connection, algorithm: str) -> None:
