@@ -1,6 +1,8 @@
 """One-shot set-up of a whole installation: ``python -m services.setup``.
 
-Creates and migrates the hub's and every desk's database, loads the partner
+Creates and migrates the hub's and every desk's database (as their owner), grants the
+services' login roles their rows (``db.grant_service_role``), makes each desk's SM2 key
+if it has none, loads the partner
 registry, and provisions the broker (``provision_broker``): the vhost, its policies,
 every queue declared up front (so a message for a desk that has not started yet waits
 in its queue instead of coming back undeliverable), and one RabbitMQ user per desk and
@@ -41,6 +43,9 @@ class SetupSettings(BaseSettings):
     """The broker's admin identity, which declares the topology (the vhost is the path)."""
     amqp_passwords: dict[str, str] = {}
     """Password of each service's broker user, by 'hub' or desk region (JSON)."""
+    db_passwords: dict[str, str] = {}
+    """Password of the services' database roles xiecha_desk and xiecha_hub, by 'desk' or
+    'hub' (JSON); none set where PostgreSQL trusts local connections."""
 
     def desk_list(self) -> list[tuple[str, list[str]]]:
         return desk_list(self.desks)
@@ -89,8 +94,10 @@ async def set_up(hub: HubSettings, setup: SetupSettings) -> tuple[int, dict[str,
         dsn = setup.desk_dsn_template.format(region=region)
         await db.ensure_database(dsn)
         await db.migrate(dsn, "desk")
+        await db.grant_service_role(dsn, "desk", setup.db_passwords.get("desk", ""))
     await db.ensure_database(hub.database_url)
     await db.migrate(hub.database_url, "hub")
+    await db.grant_service_role(hub.database_url, "hub", setup.db_passwords.get("hub", ""))
     pool = await db.open_pool(hub.database_url, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:

@@ -195,6 +195,9 @@ class DeskHandle:
     server: TestServer
     settings: DeskSettings
     tokens: dict[str, str] = field(default_factory=dict)
+    owner_dsn: str = ""
+    """The database as its owner (set-up, and tests playing someone who may alter rows);
+    ``settings.dsn`` is the service's role, xiecha_desk."""
 
     def url(self, path: str) -> str:
         return str(self.server.make_url(path))
@@ -314,9 +317,9 @@ async def start_system(
     for region in desks:
         sm2.ensure_key(desk_key_file(region, keys))
     desk_keys = from_directory([(r, p.split(",")) for r, p in desks.items()], keys)
-    hub_dsn = scratch.dsn("hub")
-    hub_app = create_hub(hub_dsn, urls["hub"], **({"clock": clock} if clock else {}),
-                         desk_keys=desk_keys)
+    hub_dsn = await owned(scratch, "hub", "hub")
+    hub_app = create_hub(db.role_dsn(hub_dsn, "hub"), urls["hub"],
+                         **({"clock": clock} if clock else {}), desk_keys=desk_keys)
     hub = TestServer(hub_app)
     await hub.start_server()
     pool = await db.open_pool(hub_dsn, min_size=1, max_size=1)
@@ -325,7 +328,8 @@ async def start_system(
     await pool.close()
     handles = {}
     for region, provinces in desks.items():
-        dsn = scratch.dsn(f"desk_{region}")
+        owner = await owned(scratch, "desk", f"desk_{region}")
+        dsn = db.role_dsn(owner, "desk")  # the service logs in as xiecha_desk
         settings = DeskSettings(region=region, provinces=provinces,
                                 database_url=await desk_dsn(region, dsn) if desk_dsn else dsn,
                                 amqp_url=urls[region],
@@ -334,11 +338,21 @@ async def start_system(
                                 deadline_check_seconds=0 if clock else 60, **desk_options)
         server = TestServer(create_desk(settings, **({"clock": clock} if clock else {})))
         await server.start_server()
-        handles[region] = DeskHandle(region, server, settings)
+        handles[region] = DeskHandle(region, server, settings, owner_dsn=owner)
     system = System(scratch, hub, handles, aiohttp.ClientSession(), hub_dsn, keys=keys)
     for handle in handles.values():
         await eventually(lambda h=handle: registry_ready(h.server.app), what="registry")
     return system
+
+
+async def owned(scratch: Scratch, service: str, name: str) -> str:
+    """A fresh database migrated by its owner, as set-up leaves it (the service's role
+    granted its rows); its owner's DSN."""
+    dsn = scratch.dsn(name)
+    await db.ensure_database(dsn)
+    await db.migrate(dsn, service)
+    await db.grant_service_role(dsn, service)
+    return dsn
 
 
 async def registry_ready(app: web.Application) -> bool:

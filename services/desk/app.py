@@ -81,6 +81,8 @@ PRUNE = (
     # the firings of requests that can never run again
     housekeeping.Prune("deadline_rule_fired", "fired_at < $1 AND request_id IN (SELECT r.id"
                        f" FROM request r WHERE r.state IN ({_NEVER_AGAIN}))"),
+    # comparisons of chains with the other desk, asked long ago (verify reads them at once)
+    housekeeping.Prune("chain_check", "asked_at < $1"),
 )
 """What the desk's housekeeping prunes after the retention window."""
 

@@ -30,11 +30,11 @@ from services.desk.store import requests
 async def verify_request(conn: asyncpg.Connection, request_id: uuid.UUID) -> tuple[bool, str]:
     """(intact, verdict); the verdict names the first entry that does not chain or whose
     signature does not hold."""
-    entries = await chain_store.stored(conn, request_id)
-    if not entries:
+    rows = await chain_store.sealed(conn, request_id)  # one read: entries and their seals
+    if not rows:
         return False, f"request {request_id}: no chained timeline on this desk"
-    broken = chain.verify(entries) or unsealed(entries, await chain_store.seals(conn, request_id),
-                                               await chain_store.public_keys(conn))
+    entries = [entry for entry, _ in rows]
+    broken = chain.verify(entries) or unsealed(rows, await chain_store.public_keys(conn))
     if broken is None:
         algorithms = ", ".join(sorted({e.algorithm for e in entries}))
         return True, (f"request {request_id}: {len(entries)} entries, chain intact"
@@ -43,12 +43,12 @@ async def verify_request(conn: asyncpg.Connection, request_id: uuid.UUID) -> tup
                    f" event {broken.event_id}) fails: {broken.why}")
 
 
-def unsealed(entries: Sequence[chain.Stored], seals: Sequence[chain_store.StoredSeal],
+def unsealed(rows: Sequence[tuple[chain.Stored, chain_store.StoredSeal]],
              keys: dict[str, bytes]) -> chain.Broken | None:
     """The first entry whose seal does not vouch for it. Entries chained before signatures
     existed may be unsigned; once one is signed, every later one must be."""
     signed_before = False
-    for e, s in zip(entries, seals, strict=True):
+    for e, s in rows:
         why = None
         if s.signature is None or s.statement is None or s.by is None:
             why = "it is not signed, though an entry before it is" if signed_before else None

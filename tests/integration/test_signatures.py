@@ -153,7 +153,7 @@ async def test_both_desks_keep_the_signed_history_and_verify_compares_them(
     assert code == 0 and "signatures valid" in out and "same" in out, out
 
     # When someone rewrites the reply's findings at Wuhou's desk and hashes the chain anew
-    event_id = await rewrite_chain(system.desks["sc"].settings.dsn, rid, "replied",
+    event_id = await rewrite_chain(system.desks["sc"].owner_dsn, rid, "replied",
                                    {"reply": {"findings": "未登记", "answers": []}})
     # Then the signature names the entry there, and the comparison from Yuhang fails on it
     code, out = await cli_verify(system, "sc", rid)

@@ -56,7 +56,7 @@ async def test_both_desks_chain_the_timeline_and_an_altered_entry_is_named(
     assert cli_verify(system, "zj", rid).returncode == 0
 
     # When someone with database access rewrites who accepted it at the requester's desk
-    conn = await asyncpg.connect(system.desks["zj"].settings.dsn)
+    conn = await asyncpg.connect(system.desks["zj"].owner_dsn)
     try:
         event_id = await conn.fetchval(
             "UPDATE request_event SET actor = '别人' WHERE request_id = $1 AND type = 'accepted'"
@@ -74,7 +74,7 @@ async def test_both_desks_chain_the_timeline_and_an_altered_entry_is_named(
 
 async def test_a_removed_entry_breaks_the_chain(system: System) -> None:
     rid, _ = await create_and_deliver(system)
-    conn = await asyncpg.connect(system.desks["sc"].settings.dsn)
+    conn = await asyncpg.connect(system.desks["sc"].owner_dsn)
     try:
         await conn.execute("DELETE FROM request_event WHERE request_id = $1 AND chain_pos = 1",
                            uuid.UUID(rid))
