@@ -29,6 +29,7 @@ from tests.integration.test_bus import (
     dead_letters,
     fetch,
 )
+from tests.integration.test_pages import browser_of, csrf_of
 from tests.support import System, eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -160,3 +161,37 @@ async def test_both_desks_keep_the_signed_history_and_verify_compares_them(
     assert code == 1 and event_id in out and "signed change" in out, out
     code, out = await cli_verify(system, "zj", rid)
     assert code == 1 and "other desk" in out and event_id in out, out
+
+
+async def test_the_request_pages_verify_button_shows_both_checks(system: System) -> None:
+    # Given a request answered at Wuhou, and its requester signed in to the workspace
+    rid, token = await create_and_deliver(system)
+    await answered(system, token, rid)
+    zj = system.desks["zj"]
+    client = await browser_of(zj, token)
+    try:
+        async with client.get(zj.url(f"/requests/{rid}")) as resp:
+            page = await resp.text()
+        assert "核验履历" in page  # the button, in Chinese by default
+        # a post without the page's CSRF token is refused
+        async with client.post(zj.url(f"/requests/{rid}/verify"), data={}) as resp:
+            assert resp.status == 403 and (await resp.json())["error"]["code"] == "forbidden"
+        # When the investigator presses it
+        async with client.post(zj.url(f"/requests/{rid}/verify"),
+                               data={"csrf": csrf_of(page)}) as resp:
+            assert resp.status == 200 and "/verify/" in str(resp.url)
+            result_url = str(resp.url)
+            assert "signatures valid" in await resp.text()
+
+        # Then this desk's verdict shows at once, the other desk's once it answered
+        async def compared() -> str | None:
+            async with client.get(result_url) as r:
+                text = await r.text()
+            return text if "same" in text else None
+
+        text = await eventually(compared, what="the other desk's comparison on the page")
+        assert "对方平台" in text and "本平台" in text
+        async with client.get(zj.url(f"/requests/{rid}/verify/not-a-uuid")) as resp:
+            assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
+    finally:
+        await client.close()
