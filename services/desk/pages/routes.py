@@ -16,6 +16,7 @@ from services.desk.pages import (
     joint_page,
     paper_page,
     request_page,
+    verify_page,
 )
 from services.desk.sessions import web as session_web
 
@@ -47,3 +48,5 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/requests/{id}/items/answers", bulk_page.answer_items)
     r.add_get("/requests/{id}/items/sheet.xlsx", bulk_page.download_sheet)
     r.add_get("/requests/{id}/papers/{which:request|reply}.pdf", paper_page.paper)
+    r.add_post("/requests/{id}/verify", verify_page.start)
+    r.add_get("/requests/{id}/verify/{check}", verify_page.result)
