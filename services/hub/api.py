@@ -19,7 +19,10 @@ from services.hub import exports, feed, joint_stats, store
 POOL = web.AppKey("pool", asyncpg.Pool)
 
 SLICE_COLUMNS = ("key", "month", "requests", "completed_checks", "on_time_rate",
-                 "average_turnaround_days")
+                 "average_turnaround_days", "median_turnaround_working_days",
+                 "p90_turnaround_working_days", "accepted_within_7_days_rate",
+                 "replied_with_agreed_date", "agreed_date_rate", "ratings", "average_rating",
+                 "overdue_now")
 
 
 def _date(request: web.Request, name: str) -> dt.date | None:

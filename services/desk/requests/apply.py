@@ -16,7 +16,7 @@ import asyncpg
 from protocol.v1 import events
 from services.common import outbox
 from services.desk.domain.lifecycle import Transition
-from services.desk.domain.request import UNNUMBERED, Request, Step
+from services.desk.domain.request import ENDING, NO_MARKS, UNNUMBERED, Request, Step
 from services.desk.requests import outgoing
 from services.desk.store import requests
 
@@ -42,10 +42,13 @@ async def originate(conn: asyncpg.Connection, req: Request, step: Step) -> Reque
     if step.transition not in UNNUMBERED and step.seq is None:
         step = dataclasses.replace(step, seq=req.last_seq + 1)
     after = req.decide(step)
+    # read before this step joins the timeline (a transfer would hide its own past)
+    marks = (await requests.marks_since_transfer(conn, req.id)
+             if step.event_type in ENDING else NO_MARKS)
     await record(conn, req, after, step)
     if step.transition is Transition.ESCALATE:  # into the recipient region's queue, here
         await requests.escalate(conn, req.id, after.recipient[:2], step.at)
-    await outbox.enqueue(conn, outgoing.recorded(req, step, after))
+    await outbox.enqueue(conn, outgoing.recorded(req, step, after, marks))
     if step.seq is not None:
         await outbox.enqueue(conn, outgoing.event(req, step, after))
     if isinstance(step.change, events.Transferred):
