@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from protocol.v1.messages import EventRecordedBody
 from services.hub.counting import (
+    Counted,
     Increment,
     by_day,
     china_day,
@@ -48,7 +48,7 @@ _ADD = {
 }
 
 
-async def count_event(conn: asyncpg.Connection, body: EventRecordedBody) -> bool:
+async def count_event(conn: asyncpg.Connection, body: Counted) -> bool:
     """Add the event to every counter it belongs to, once; False if already counted."""
     first = await conn.fetchval(
         "INSERT INTO counted_event (event_id, request_id, event_type, occurred_at)"
@@ -63,7 +63,7 @@ async def count_event(conn: asyncpg.Connection, body: EventRecordedBody) -> bool
     return True
 
 
-async def _overdue(conn: asyncpg.Connection, body: EventRecordedBody) -> list[Row]:
+async def _overdue(conn: asyncpg.Connection, body: Counted) -> list[Row]:
     """The overdue gauge's rows for this event (see ``counting.overdue_delta``)."""
     change = overdue_change(body)
     if change is None:

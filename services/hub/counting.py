@@ -22,6 +22,7 @@ What an event adds beyond its own count:
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -64,6 +65,15 @@ class Countable(Protocol):
     def rating(self) -> int | None: ...
     @property
     def overdue(self) -> bool | None: ...
+
+
+class Counted(Countable, Protocol):
+    """An event with the ids the hub records it by (live: uuids; history: hex strings)."""
+
+    @property
+    def event_id(self) -> uuid.UUID | str: ...
+    @property
+    def request_id(self) -> uuid.UUID | str: ...
 
 
 @lru_cache(maxsize=4096)  # a history has a few thousand distinct instants, not a million
