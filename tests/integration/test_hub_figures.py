@@ -16,6 +16,8 @@ from protocol import routing
 from protocol.v1 import RequestEventRecorded
 from services.desk.app import WATCH
 from services.desk.requests.deadlines import DeadlineWatch
+from services.hub.answers import Answers
+from services.hub.api import ANSWERS
 from tests.support import Clock, System, eventually, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -158,9 +160,10 @@ async def send(system: System, **fields: Any) -> None:
     """An ``event.recorded`` as the recipient's desk publishes it."""
     body = {"event_id": uuid.uuid4(), "requester": "330106", "recipient": "440106",
             "occurred_at": dt.datetime(2026, 3, 10, 4, tzinfo=dt.UTC)} | fields
-    msg = RequestEventRecorded(correlation_id="figures", sender="440106", recipient="hub",
+    sender = body["recipient"]
+    msg = RequestEventRecorded(correlation_id="figures", sender=sender, recipient="hub",
                                body=body)
-    await system.send(routing.HUB_EXCHANGE, routing.hub_key("440106", msg.type),
+    await system.send(routing.HUB_EXCHANGE, routing.hub_key(sender, msg.type),
                       msg.model_dump_json().encode(), str(msg.message_id))
 
 
@@ -190,3 +193,16 @@ async def test_overdue_now_is_exact_whatever_the_order_events_arrive_in(
     assert march["as_recipient"]["period"]["overdue_now"] == 1  # marked that day
     province = await stats(clocked_system, "province=33")
     assert province["as_requester"]["all_time"]["overdue_now"] == 1
+
+
+async def test_a_kept_answer_is_served_until_a_counter_moves(clocked_system: System) -> None:
+    kept: Answers = clocked_system.hub.app[ANSWERS]
+    query = "bureau=440305&from=2026-03-01&to=2026-03-31"
+    first = await stats(clocked_system, query)
+    hits = kept.hits
+    assert await stats(clocked_system, query) == first and kept.hits == hits + 1
+    # When an event for that bureau is counted, the next answer has it
+    await send(clocked_system, request_id=uuid.uuid4(), event_type="created",
+               requester="330106", recipient="440305")
+    await hub_shows(clocked_system, query, "the new event", lambda s: (
+        s["as_recipient"]["period"]["created"] == first["as_recipient"]["period"]["created"] + 1))
