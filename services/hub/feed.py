@@ -57,6 +57,7 @@ async def slice_rows(conn: asyncpg.Connection, s: Slice) -> list[dict[str, Any]]
         {"key": scope[len(s.prefix):], "month": month.strftime("%Y-%m"),
          **row_figures(counts)}
         for scope, month, counts in sorted(cells, key=lambda c: (c[0], c[1]))
+        if any(counts.values())  # a gauge back at 0 leaves a row of 0s: nothing happened
     ]
 
 
