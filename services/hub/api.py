@@ -150,12 +150,23 @@ async def bureau(request: web.Request) -> web.Response:
     raise ApiError(404, ErrorCode.UNKNOWN_BUREAU, f"no bureau with code {code}")
 
 
+async def _listen(app: web.Application) -> None:
+    await app[ANSWERS].listen(app[POOL])
+
+
+async def _stop_listening(app: web.Application) -> None:
+    await app[ANSWERS].stop(app[POOL])
+
+
 async def health(request: web.Request) -> web.Response:
     return await health_response(request.app)
 
 
 def add_routes(app: web.Application) -> None:
-    app[ANSWERS] = answers.Answers()
+    if ANSWERS not in app:  # the hub's app factory adds these routes once more (add_web)
+        app[ANSWERS] = answers.Answers()
+        app.on_startup.append(_listen)
+        app.on_cleanup.insert(0, _stop_listening)  # before the pool closes
     app.router.add_get("/v1/stats", stats)
     app.router.add_get("/v1/stats/slices", slices)
     app.router.add_get(r"/v1/stats/slices.{fmt:csv|xlsx}", download)

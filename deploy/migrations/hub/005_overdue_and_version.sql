@@ -18,9 +18,12 @@ CREATE TABLE stat_version (
 );
 INSERT INTO stat_version (version) VALUES (1);
 
+-- and tells listeners the new number when the transaction commits (in commit order)
 CREATE FUNCTION stat_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE v bigint;
 BEGIN
-    UPDATE stat_version SET version = version + 1;
+    UPDATE stat_version SET version = version + 1 RETURNING version INTO v;
+    PERFORM pg_notify('stat_version', v::text);
     RETURN NULL;
 END $$;
 
