@@ -48,6 +48,7 @@ class Answers:
     async def stop(self, pool: asyncpg.Pool) -> None:
         conn, self._listener, self.current = self._listener, None, None
         if conn is not None and not conn.is_closed():
+            conn.remove_termination_listener(self._lost)
             await conn.remove_listener(CHANNEL, self._notified)
             await pool.release(conn)
 
