@@ -50,9 +50,11 @@ docker-images: docker
 test-docker: docker-images
 	XIECHA_DOCKER_TEST=1 $(PY) -m pytest -x -q -p no:randomly tests/deploy/test_docker.py
 
-# A fresh hub filled with 1.21 million completed checks of history (ARGS='--checks N').
+# A fresh hub filled with 1.21 million completed checks of history (ARGS='--checks N'),
+# then the statistics' p50/p99 over HTTP next to the equivalent full-scan queries.
 history: venv infra
 	$(PY) -m services.hub simulate-history $(ARGS)
+	$(PY) -m bench.stats_latency $(ARGS)
 
 # The chaos suite (issue 12): 10,000 requests between four desks and the hub under SIGKILLs,
 # a RabbitMQ and a PostgreSQL restart and a paused database, on private servers it starts and

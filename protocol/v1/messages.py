@@ -222,11 +222,22 @@ class EventRecordedBody(Frozen):
     on_time: bool | None = None
     """For 'replied': answered by the due date."""
     turnaround_days: int | None = Field(None, ge=0)
-    """For 'replied': calendar days from creation to the reply."""
+    """For 'replied': calendar days from creation to the reply; for 'accepted', to the
+    acceptance."""
     count: int = Field(1, ge=1, le=10_000)
     """For 'item_answered': how many items of a bulk request were newly answered."""
     kind: RequestKind | None = None
     """The request's kind, so the hub can slice its figures by kind (None: not told)."""
+    due_date_agreed: bool | None = None
+    """For 'replied': the due date in force was proposed by the recipient and agreed by
+    the requester (since the last transfer), so ``on_time`` says "by the agreed date"."""
+    rating: int | None = Field(None, ge=1, le=5)
+    """For 'closed': the requester's rating of the answer."""
+    overdue: bool | None = None
+    """For 'reminded': the deadline watch's reminder that the request is past its due date
+    (from then on it counts as overdue). For 'replied', 'rejected', 'withdrawn' and
+    'transferred': the request had such a reminder since its last transfer (it stops
+    counting as overdue). None or false otherwise; older desks never send it."""
 
 
 class RequestEventRecorded(Message):

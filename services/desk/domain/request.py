@@ -44,6 +44,20 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Marks:
+    """What a request's timeline holds since its last transfer that the hub's figures
+    need on an ending event: an overdue reminder, an agreed due date."""
+
+    overdue: bool = False
+    due_date_agreed: bool = False
+
+
+NO_MARKS = Marks()
+ENDING = frozenset({"replied", "rejected", "withdrawn", "transferred"})
+"""Events after which a request no longer runs at its recipient (no longer overdue there)."""
+
+
+@dataclass(frozen=True)
 class Request:
     id: uuid.UUID
     requester: str

@@ -16,7 +16,7 @@ import asyncpg
 from protocol.v1 import events
 from services.common import outbox
 from services.desk.domain.lifecycle import Transition
-from services.desk.domain.request import UNNUMBERED, Request, Step
+from services.desk.domain.request import ENDING, NO_MARKS, UNNUMBERED, Request, Step
 from services.desk.domain.seal import Sealer
 from services.desk.requests import outgoing
 from services.desk.signing import Signer
@@ -48,13 +48,16 @@ async def originate(conn: asyncpg.Connection, signer: Signer, req: Request,
     if step.transition not in UNNUMBERED and step.seq is None:
         step = dataclasses.replace(step, seq=req.last_seq + 1)
     after = req.decide(step)
+    # read before this step joins the timeline (a transfer would hide its own past)
+    marks = (await requests.marks_since_transfer(conn, req.id)
+             if step.event_type in ENDING else NO_MARKS)
     seal: Sealer = signer
     if step.seq is not None:
         message, seal = signer.message(outgoing.event(req, step, after))
     await record(conn, seal, req, after, step)
     if step.transition is Transition.ESCALATE:  # into the recipient region's queue, here
         await requests.escalate(conn, req.id, after.recipient[:2], step.at)
-    await outbox.enqueue(conn, outgoing.recorded(req, step, after))
+    await outbox.enqueue(conn, outgoing.recorded(req, step, after, marks))
     if step.seq is not None:
         await outbox.enqueue(conn, message)
     if isinstance(step.change, events.Transferred):

@@ -15,7 +15,7 @@ import asyncpg
 from protocol.v1.chain import canonical
 from services.desk.domain import chain as domain_chain
 from services.desk.domain.lifecycle import RUNNING, State
-from services.desk.domain.request import Request
+from services.desk.domain.request import Marks, Request
 from services.desk.domain.seal import Sealer
 from services.desk.store import chain
 
@@ -114,6 +114,20 @@ async def add_event(
         algorithm, sealed.statement.decode(), sealed.signature, sealed.by,
     )
     return bool(added)
+
+
+async def marks_since_transfer(conn: asyncpg.Connection, request_id: uuid.UUID) -> Marks:
+    """Whether the timeline holds, since the request's last transfer, the deadline watch's
+    overdue reminder and an agreed due date (for the hub's figures)."""
+    row = await conn.fetchrow(
+        "SELECT coalesce(bool_or(type = 'reminded' AND data->>'rule' = 'overdue'), false)"
+        " AS overdue, coalesce(bool_or(type = 'due_date_agreed'), false) AS agreed"
+        " FROM request_event WHERE request_id = $1 AND seq > coalesce((SELECT max(seq)"
+        " FROM request_event WHERE request_id = $1 AND type = 'transferred'), 0)",
+        request_id,
+    )
+    assert row is not None
+    return Marks(overdue=row["overdue"], due_date_agreed=row["agreed"])
 
 
 async def has_event(conn: asyncpg.Connection, event_id: uuid.UUID) -> bool:
