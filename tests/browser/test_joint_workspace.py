@@ -67,7 +67,7 @@ async def test_another_desk_s_steps_appear_on_the_open_page(
     # When the member opens the invitation and joins from the keyboard
     await sign_in(b, sc.url("/"), member_token)
     await until_there(b, sc.url(f"/joint/{cid}"), "接受邀请")
-    await checked(b, "desk-joint-invited")
+    await checked(b)
     await b.get_by_role("button", name="加入案件").focus()
     await b.keyboard.press("Enter")
     await b.get_by_role("heading", name="在联合时间线上添加记录").wait_for(timeout=WAIT)
@@ -92,7 +92,7 @@ async def test_another_desk_s_steps_appear_on_the_open_page(
         timeout=WAIT)
     assert await a.evaluate("window.__notReloaded") is True
     await a.locator("#announce", has_text="已更新").wait_for(state="attached")
-    await checked(a, "desk-joint")
+    await checked(a, "desk-joint-lead")
 
     # When the lead closes with a fine
     await a.locator("#outcome-kind-0").select_option("fine")
