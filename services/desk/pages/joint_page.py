@@ -85,13 +85,13 @@ def _tasks(detail: usecases.Detail) -> list[dict[str, Any]]:
 async def context(request: web.Request, session: Session) -> dict[str, Any]:
     """What the page and its live part show; ``Refused`` (404) for a stranger."""
     desk, who, case_id = request.app[DESK], session.who, _case_id(request)
+    async with desk.pool.acquire() as conn:  # before the read: a change in between is
+        version = await store.version(conn, case_id, who.bureau)  # shown at the next poll
     detail = await usecases.show(desk, who, case_id, correlation_id(request))
     names = await desk.names()
     case = views.case_view(detail.case, who.bureau, names)
     progress = (tasks.progress(detail.tasks, desk.today())
                 if who.bureau == detail.case.lead else {})
-    async with desk.pool.acquire() as conn:
-        version = await store.version(conn, case_id, who.bureau)
     return LABELS | {
         "case": case, "names": names, "timeline": detail.timeline, "tasks": _tasks(detail),
         "evidence": [views.file_view(r) for r in detail.files], "progress": progress,
