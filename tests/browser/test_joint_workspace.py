@@ -3,7 +3,8 @@ Zhejiang keeps the page open while the member in Sichuan joins, adds a note and 
 file in a second browser context; each shows on the lead's page without a reload, and
 what the lead was typing survives the update. The lead closes with outcomes, the member
 confirms from the keyboard, the lead's page turns closed. axe-core on every new state,
-English and back.
+English and back. On one desk, the supervisor comments from the keyboard and the lead,
+page open, sees it and refuses a member's leave with a note.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tests import evidence
 from tests.browser.test_desk_workspace import checked, context, sign_in
 from tests.support import System, start_system
 
-LEAD, SC, SUPERVISOR = "330110", "510107", "330000"
+LEAD, SC, SUPERVISOR, LOCAL = "330110", "510107", "330000", "330106"
 WAIT = 20_000  # ms: a step that crosses desks over the broker, then a 2 s poll
 
 
@@ -28,12 +29,12 @@ async def desks() -> AsyncIterator[System]:
     await s.close()
 
 
-async def open_case(desks: System, token: str) -> str:
+async def open_case(desks: System, token: str, member: str = SC) -> str:
     status, case = await desks.call("POST", desks.desks["zj"].url("/v1/joint"), token, json={
         "title": "某直播间销售假冒保健食品案",
         "subjects": [{"merchant_name": "杭州某某生物科技有限公司"}],
         "legal_basis": "《中华人民共和国食品安全法》第一百二十三条", "aim": "查清货源与销售数量",
-        "members": [SC], "supervisor": SUPERVISOR, "handling": ["case_only"]})
+        "members": [member], "supervisor": SUPERVISOR, "handling": ["case_only"]})
     assert status == 201, case
     return str(case["id"])
 
@@ -121,3 +122,42 @@ async def test_another_desk_s_steps_appear_on_the_open_page(
     await a.get_by_role("heading", name="联合时间线 (北京时间)").wait_for()
     await a_ctx.close()
     await b_ctx.close()
+
+
+async def test_the_supervisor_comments_from_the_keyboard_and_the_lead_answers_a_leave(
+    desks: System, browser: Browser
+) -> None:
+    zj = desks.desks["zj"]
+    lead_token = await zj.investigator(LEAD, "组长")
+    sup_token = await zj.investigator(SUPERVISOR, "省局督办")
+    local = await zj.investigator(LOCAL, "西湖协办")
+    # Given a case on one desk whose member (Hangzhou Xihu) joined and asks to leave
+    cid = await open_case(desks, lead_token, LOCAL)
+    for step, body in (("accept", None), ("leave", {"reason": "人手不足"})):
+        status, _ = await desks.call("POST", zj.url(f"/v1/joint/{cid}/{step}"), local, json=body)
+        assert status == 200
+    a_ctx, s_ctx = await context(browser), await context(browser)
+    a, s = await a_ctx.new_page(), await s_ctx.new_page()
+    await sign_in(a, zj.url("/"), lead_token)
+    await a.goto(zj.url(f"/joint/{cid}"))
+    await a.get_by_role("heading", name="杭州市西湖区市场监督管理局申请退出").wait_for()
+    await checked(a)  # the leave's two answers in one form
+    # When the supervisor writes a comment and sends it with the keyboard only
+    await sign_in(s, zj.url("/"), sup_token)
+    await s.goto(zj.url(f"/joint/{cid}"))
+    assert await s.get_by_role("heading", name="督办意见").count() == 1
+    await checked(s)
+    await s.get_by_label("督办意见内容").fill("请于月底前查清货源")
+    await s.keyboard.press("Tab")
+    await s.keyboard.press("Enter")
+    await s.locator("#timeline li[data-event='commented']").wait_for()
+    # Then it appears on the lead's open page, who refuses the leave with a note
+    await a.locator("#timeline li[data-event='commented']", has_text="请于月底前查清货源").wait_for(
+        timeout=WAIT)
+    await a.get_by_label("不同意时的说明（可选）").fill("请坚持到结案")
+    await a.get_by_role("button", name="不同意退出").click()
+    await a.locator(f"#members tr[data-bureau='{LOCAL}'][data-status='accepted']").wait_for()
+    await a.locator("#timeline li[data-event='leave_refused']", has_text="请坚持到结案").wait_for()
+    await checked(a)
+    await a_ctx.close()
+    await s_ctx.close()
