@@ -158,6 +158,9 @@ async def test_the_page_does_what_the_api_does(two: System) -> None:
                                 what="the leave refused")
         assert "请坚持到结案" in html
 
+        # the closing form offers more outcome rows when asked, within bounds
+        _, more = await page(lead, zj, f"/joint/{cid}?outcomes=5")
+        assert 'id="outcome-kind-4"' in more and 'id="outcome-kind-5"' not in more
         # When the lead closes with outcomes; one of a bureau that declined is refused
         closing = {"csrf": csrf_of(html), "findings": "查明销售假冒保健食品 1200 件",
                    "outcome_kind_0": "fine", "outcome_bureau_0": LEAD,

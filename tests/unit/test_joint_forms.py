@@ -7,7 +7,7 @@ from multidict import MultiDict
 from pydantic import ValidationError
 
 from protocol.v1 import joint as j
-from services.desk.pages.joint_forms import change_of
+from services.desk.pages.joint_forms import MAX_ROWS, change_of, rows_asked
 
 
 def test_each_offered_form_makes_its_change() -> None:
@@ -79,3 +79,13 @@ def test_a_bad_outcome_row_is_invalid(form: dict[str, str]) -> None:
 def test_new_forms_missing_what_they_need_are_invalid(action: str, form: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         change_of(action, MultiDict(form))
+
+
+def test_the_closing_form_reads_as_many_rows_as_it_offered() -> None:
+    form = MultiDict({"findings": "x"} | {
+        k: v for i in range(7) for k, v in ((f"outcome_kind_{i}", "warning"),
+                                             (f"outcome_bureau_{i}", "330110"))})
+    closing = change_of("close", form)
+    assert isinstance(closing, j.ClosingProposed) and len(closing.summary.outcomes) == 7
+    assert [rows_asked(q) for q in (None, "", "9", "2", "x", "1000", "٣")] == [
+        3, 3, 9, 3, 3, MAX_ROWS, 3]

@@ -8,7 +8,15 @@ from typing import Any
 from protocol.v1 import joint as j
 
 OUTCOME_ROWS = 3
-"""Outcome rows the closing form offers; rows left without a kind are skipped."""
+"""Outcome rows the closing form offers at first (``?outcomes=`` asks for more, up to
+``MAX_ROWS``); rows left without a kind are skipped."""
+MAX_ROWS = 60
+
+
+def rows_asked(raw: str | None) -> int:
+    """The closing form's number of outcome rows from ``?outcomes=``, within bounds."""
+    n = int(raw) if raw and raw.isascii() and raw.isdigit() else OUTCOME_ROWS
+    return max(OUTCOME_ROWS, min(n, MAX_ROWS))
 
 
 def _text(form: Mapping[str, Any], name: str) -> str | None:
@@ -38,7 +46,9 @@ def _amount(raw: str | None) -> int | str | None:
 def outcomes_of(form: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The outcome rows of the closing form that name a kind."""
     rows = []
-    for i in range(OUTCOME_ROWS):
+    for i in range(MAX_ROWS):
+        if f"outcome_kind_{i}" not in form:
+            break
         kind = _text(form, f"outcome_kind_{i}")
         if kind is None:
             continue

@@ -96,7 +96,8 @@ async def context(request: web.Request, session: Session) -> dict[str, Any]:
         "case": case, "names": names, "timeline": detail.timeline, "tasks": _tasks(detail),
         "evidence": [views.file_view(r) for r in detail.files], "progress": progress,
         "refused": detail.refusals, "version": version, "handling_all": list(Handling),
-        "outcome_rows": range(joint_forms.OUTCOME_ROWS), "workers": _workers(case),
+        "outcome_rows": range(joint_forms.rows_asked(request.query.get("outcomes"))),
+        "workers": _workers(case),
         "assignees": [m["bureau"]["code"] for m in case["members"]
                       if m["status"] == "accepted"]}
 
