@@ -4,7 +4,7 @@ with restrictions, shared evidence listed with its SHA-256, verified and downloa
 supervision comment, a leave asked and refused, a closing with structured outcomes and
 the members' confirmation. Each page offers only the forms allowed now; refusals come
 back as the page with the API's status and error code; the live part answers 204 until
-something changed."""
+something changed. A leave agreed on the page ends what the member reads."""
 
 from __future__ import annotations
 
@@ -196,3 +196,45 @@ async def test_the_page_does_what_the_api_does(two: System) -> None:
         for client in (lead, local, sup, member, stranger):
             await client.close()
 
+
+
+async def test_a_leave_agreed_on_the_page_ends_what_the_member_sees(two: System) -> None:
+    zj = two.desks["zj"]
+    lead_token, local_token = await zj.investigator(LEAD, "组长"), await zj.investigator(LOCAL)
+    status, case = await two.call("POST", zj.url("/v1/joint"), lead_token, json={
+        "title": "某店铺虚假宣传案", "subjects": [{"merchant_name": MERCHANT}],
+        "legal_basis": "《中华人民共和国反不正当竞争法》第八条", "aim": "查清宣传内容",
+        "members": [LOCAL]})
+    assert status == 201, case
+    cid = case["id"]
+    lead, local = await browser_of(zj, lead_token), await browser_of(zj, local_token)
+    try:
+        # Given Xihu joined and a note was added (the lead's desk decides at once here)
+        _, html = await page(local, zj, f"/joint/{cid}")
+        await post(local, zj, f"/joint/{cid}/act/accept", {"csrf": csrf_of(html)})
+        _, html = await page(lead, zj, f"/joint/{cid}")
+        await post(lead, zj, f"/joint/{cid}/act/note", {"csrf": csrf_of(html),
+                                                        "text": "已固定网页证据"})
+        _, html = await page(local, zj, f"/joint/{cid}")
+        assert "已固定网页证据" in html
+        # When Xihu asks to leave and the lead agrees through the page's default button
+        status, _, _ = await post(local, zj, f"/joint/{cid}/act/leave",
+                                  {"csrf": csrf_of(html), "reason": "已移交上级"})
+        assert status == 303
+        _, html = await page(lead, zj, f"/joint/{cid}")
+        assert status_of(html, LOCAL) == "leaving" and "已移交上级" in html
+        status, where, _ = await post(lead, zj, f"/joint/{cid}/act/agree-leave",
+                                      {"csrf": csrf_of(html), "bureau": LOCAL, "note": ""})
+        assert (status, where) == (303, f"/joint/{cid}?notice=done")
+        # Then Xihu's page shows it left, offers nothing, and no longer shows the notes
+        _, html = await page(local, zj, f"/joint/{cid}")
+        assert status_of(html, LOCAL) == "left" and forms_of(html, cid) == set()
+        assert "已固定网页证据" not in html and 'data-event="leave_agreed"' in html
+        # and a second answer to the same leave is refused (409 illegal_transition)
+        _, html = await page(lead, zj, f"/joint/{cid}")
+        status, _, body = await post(lead, zj, f"/joint/{cid}/act/refuse-leave",
+                                     {"csrf": csrf_of(html), "bureau": LOCAL})
+        assert status == 409 and code_of(body) == "illegal_transition"
+    finally:
+        await lead.close()
+        await local.close()
