@@ -4,15 +4,18 @@ with restrictions, shared evidence listed with its SHA-256, verified and downloa
 supervision comment, a leave asked and refused, a closing with structured outcomes and
 the members' confirmation. Each page offers only the forms allowed now; refusals come
 back as the page with the API's status and error code; the live part answers 204 until
-something changed. A leave agreed on the page ends what the member reads."""
+something changed. A leave agreed on the page ends what the member reads; a stored file
+that no longer matches its SHA-256 fails verify and is not handed out."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
+import asyncpg
 import pytest_asyncio
 
 from tests import evidence
@@ -238,3 +241,32 @@ async def test_a_leave_agreed_on_the_page_ends_what_the_member_sees(two: System)
     finally:
         await lead.close()
         await local.close()
+
+
+async def test_verify_tells_a_damaged_stored_file_and_download_withholds_it(two: System) -> None:
+    zj = two.desks["zj"]
+    token = await zj.investigator(LEAD, "组长")
+    _, case = await two.call("POST", zj.url("/v1/joint"), token, json={
+        "title": "某店铺虚假宣传案", "subjects": [{"merchant_name": MERCHANT}],
+        "legal_basis": "《中华人民共和国反不正当竞争法》第八条", "aim": "查清", "members": [SC]})
+    cid = case["id"]
+    lead = await browser_of(zj, token)
+    try:
+        # Given a file the lead shared through the page
+        _, html = await page(lead, zj, f"/joint/{cid}")
+        status, where, _ = await share(lead, zj.url(f"/joint/{cid}/evidence"), csrf_of(html),
+                                       "笔录.pdf", evidence.pdf())
+        assert status == 303 and "notice=shared" in where
+        fid = where.rsplit("#file-", 1)[1]
+        # When its stored bytes change behind the desk's back
+        conn = await asyncpg.connect(zj.settings.dsn)
+        await conn.execute("UPDATE joint_file_chunk SET data = '\\x00'::bytea"
+                           " WHERE file_id = $1", uuid.UUID(fid))
+        await conn.close()
+        # Then verify says so, and the download refuses to hand it out (409)
+        for path in (f"/joint/{cid}/evidence/{fid}/verify", f"/joint/{cid}/evidence/{fid}"):
+            async with lead.get(zj.url(path)) as resp:
+                assert resp.status == 409, path
+                assert code_of(await resp.text()) == "checksum_mismatch"
+    finally:
+        await lead.close()
