@@ -18,7 +18,7 @@ from protocol.errors import ErrorCode
 from protocol.v1.content import Handling
 from services.common.http import ApiError, correlation_id
 from services.desk.domain.errors import Refused
-from services.desk.joint import store, tasks, usecases, views
+from services.desk.joint import tasks, usecases, views
 from services.desk.pages import joint_forms
 from services.desk.pages.common import render
 from services.desk.pages.create_form import content_of
@@ -85,8 +85,8 @@ def _tasks(detail: usecases.Detail) -> list[dict[str, Any]]:
 async def context(request: web.Request, session: Session) -> dict[str, Any]:
     """What the page and its live part show; ``Refused`` (404) for a stranger."""
     desk, who, case_id = request.app[DESK], session.who, _case_id(request)
-    async with desk.pool.acquire() as conn:  # before the read: a change in between is
-        version = await store.version(conn, case_id, who.bureau)  # shown at the next poll
+    # the version before the read: a change landing in between shows at the next poll
+    version = await usecases.version(desk, who, case_id)
     detail = await usecases.show(desk, who, case_id, correlation_id(request))
     names = await desk.names()
     case = views.case_view(detail.case, who.bureau, names)
@@ -126,9 +126,7 @@ async def show(request: web.Request, error: str | None = None, status: int = 200
 async def live(request: web.Request) -> web.Response:
     session = await signed_in(request)
     case_id = _case_id(request)
-    async with request.app[DESK].pool.acquire() as conn:
-        await usecases.visible(conn, session.who, case_id)  # 404 for a stranger
-        version = await store.version(conn, case_id, session.who.bureau)
+    version = await usecases.version(request.app[DESK], session.who, case_id)
     if version == request.query.get("v"):
         return web.Response(status=204)
     page = await context(request, session)
