@@ -13,6 +13,7 @@ from services.desk.pages import (
     create_form,
     escalations,
     files,
+    joint_files,
     joint_page,
     paper_page,
     request_page,
@@ -38,7 +39,10 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/joint/{id}", joint_page.show)
     r.add_post("/joint/{id}/act/{action}", joint_page.act)
     r.add_post("/joint/{id}/tasks", joint_page.assign)
-    r.add_get("/joint/{id}/evidence/{fid}", joint_page.download)
+    r.add_get("/joint/{id}/live", joint_page.live)
+    r.add_post("/joint/{id}/evidence", joint_files.upload)
+    r.add_get("/joint/{id}/evidence/{fid}", joint_files.download)
+    r.add_get("/joint/{id}/evidence/{fid}/verify", joint_files.verify)
     r.add_get("/requests/{id}", request_page.show)
     r.add_get("/requests/{id}/live", request_page.live)
     r.add_post("/requests/{id}/act/{action}", request_page.act)
