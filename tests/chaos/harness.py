@@ -86,7 +86,7 @@ async def run(scale: Scale, seed: int, say: Say = print, drain_within: float = 9
     inst: Installation | None = None
     try:
         main, side = private.Postgres(root, "pg-main"), private.Postgres(root, "pg-side")
-        rabbit = private.Rabbit(root, rng.randrange(10_000))
+        rabbit = private.Rabbit(root, os.getpid())  # a node name no other run on this host has
         for pg in (main, side):
             started_servers.append(pg)
             await pg.init()
