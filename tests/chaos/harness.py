@@ -61,8 +61,9 @@ class Result:
             f"client retries {dict(self.ledger.retries)}; anomalies {dict(self.ledger.anomalies)}",
             f"unexpected service exits {self.unexpected_exits or 0};"
             f" background task restarts {self.restarts or 0}",
-            f"lost {len(self.accounts.lost)}, duplicated {len(self.accounts.duplicated)},"
-            f" left over {len(self.accounts.leftovers)}",
+            f"lost {self.accounts.lost_requests}, duplicated"
+            f" {self.accounts.duplicated_requests} (requests), left over"
+            f" {len(self.accounts.leftovers)}",
             *[f"  {x}" for x in (self.accounts.lost + self.accounts.duplicated
                                  + self.accounts.leftovers)[:30]],
             f"drain after the last fault {self.drain_seconds:.1f} s,"
