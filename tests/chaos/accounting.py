@@ -35,6 +35,15 @@ class Accounts:
     """Outbox rows, parked events, dead letters, queued messages, hub mismatches."""
 
     @property
+    def lost_requests(self) -> int:
+        """Requests with anything missing (an entry of ``lost`` starts with its id)."""
+        return len({x.split()[0] for x in self.lost})
+
+    @property
+    def duplicated_requests(self) -> int:
+        return len({x.split()[0] for x in self.duplicated})
+
+    @property
     def clean(self) -> bool:
         return not (self.lost or self.duplicated or self.leftovers)
 
@@ -103,6 +112,10 @@ async def check_hub(acc: Accounts, inst: Installation, session: aiohttp.ClientSe
     counted = {(r["id"], r["t"]) for r in await rows(
         inst.dsns["hub"], "SELECT event_id::text AS id, event_type AS t FROM counted_event"
                           " WHERE request_id = ANY($1::uuid[])", list(planned))}
+    for table in ("outbox", "outbox_failed"):
+        n = (await rows(inst.dsns["hub"], f"SELECT count(*) AS n FROM {table}"))[0]["n"]
+        if n:
+            acc.leftovers.append(f"hub: {n} rows in {table}")
     expected = {(e, t) for _, e, t in home}
     if counted != expected:
         acc.leftovers.append(f"hub counted {len(counted)} events, home timelines hold"

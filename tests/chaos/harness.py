@@ -61,8 +61,9 @@ class Result:
             f"client retries {dict(self.ledger.retries)}; anomalies {dict(self.ledger.anomalies)}",
             f"unexpected service exits {self.unexpected_exits or 0};"
             f" background task restarts {self.restarts or 0}",
-            f"lost {len(self.accounts.lost)}, duplicated {len(self.accounts.duplicated)},"
-            f" left over {len(self.accounts.leftovers)}",
+            f"lost {self.accounts.lost_requests}, duplicated"
+            f" {self.accounts.duplicated_requests} (requests), left over"
+            f" {len(self.accounts.leftovers)}",
             *[f"  {x}" for x in (self.accounts.lost + self.accounts.duplicated
                                  + self.accounts.leftovers)[:30]],
             f"drain after the last fault {self.drain_seconds:.1f} s,"
@@ -86,7 +87,7 @@ async def run(scale: Scale, seed: int, say: Say = print, drain_within: float = 9
     inst: Installation | None = None
     try:
         main, side = private.Postgres(root, "pg-main"), private.Postgres(root, "pg-side")
-        rabbit = private.Rabbit(root, rng.randrange(10_000))
+        rabbit = private.Rabbit(root, os.getpid())  # a node name no other run on this host has
         for pg in (main, side):
             started_servers.append(pg)
             await pg.init()

@@ -23,6 +23,10 @@ from services.demo.processes import Service
 from tests.chaos.installation import Installation
 from tests.chaos.traffic import Ledger
 
+FLUSHING = ("SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state = 'idle in transaction' AND query LIKE 'SELECT * FROM outbox%'")
+"""The relay's flush: rows claimed (FOR UPDATE), its transaction open until the confirms."""
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -94,18 +98,19 @@ class Injector:
         return "hub"
 
     async def relay_kill(self, _: Scale) -> str:
-        """Kill a desk as soon as its outbox holds rows (its relay is flushing them)."""
+        """Kill a desk while its relay holds claimed outbox rows in an open transaction,
+        waiting for the broker's confirms (else, after 30 s, while its outbox holds rows)."""
         region = self.rng.choice(sorted(self.inst.desks))
         conn = await asyncpg.connect(self.inst.dsns[region])
         try:
-            deadline = time.monotonic() + 30
-            rows = 0
-            while not rows and time.monotonic() < deadline:
-                rows = await conn.fetchval("SELECT count(*) FROM outbox")
+            deadline, state = time.monotonic() + 30, ""
+            while not state and time.monotonic() < deadline:  # polled as fast as it answers
+                state = await conn.fetchval(FLUSHING) and "mid-flush"
+            rows = await conn.fetchval("SELECT count(*) FROM outbox")
             await self._kill_and_restart(self.inst.desks[region])
         finally:
             await conn.close()
-        return f"desk-{region} with {rows} outbox rows"
+        return f"desk-{region} {state or 'not seen flushing'} ({rows} outbox rows)"
 
     async def rabbitmq_restart(self, _: Scale) -> str:
         await self.inst.rabbit.restart()
