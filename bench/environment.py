@@ -145,8 +145,10 @@ async def prepare(scratch: Scratch) -> Installation:
     scratch.users += [user_of(url) for url in urls.values()]
     for region, dsn in desk_dsns.items():
         await add_investigators(dsn, BUREAUS[region])
-    return Installation(vhost, hub_service(hub_dsn, urls["hub"]),
-                        {r: desk_service(r, dsn, urls[r]) for r, dsn in desk_dsns.items()},
+    # the services log in as their roles (set-up migrated as the owner and granted them)
+    return Installation(vhost, hub_service(db.role_dsn(hub_dsn, "hub"), urls["hub"]),
+                        {r: desk_service(r, db.role_dsn(dsn, "desk"), urls[r])
+                         for r, dsn in desk_dsns.items()},
                         desk_dsns)
 
 

@@ -19,6 +19,7 @@ import pytest
 from protocol import routing
 from protocol.v1 import RequestEvent
 from services.common import db, sm2
+from services.common.paths import desk_key_file
 from services.desk.domain import chain
 from services.desk.signing import Signer
 from services.desk.store import chain as chain_store
@@ -195,3 +196,14 @@ async def test_the_request_pages_verify_button_shows_both_checks(system: System)
             assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
     finally:
         await client.close()
+
+
+async def test_the_desks_public_keys_travel_with_the_registry(system: System) -> None:
+    """The hub reads each desk's public key from its keys directory (its configuration)
+    and every desk installs them from the registry, even at a version it already has."""
+    expected = {region: sm2.read_public(sm2.public_path(desk_key_file(region, system.keys)))
+                for region in system.desks}
+    for region in system.desks:
+        rows = await fetch(system, region, "SELECT region, provinces, public_key FROM desk_key")
+        assert {r["region"]: bytes(r["public_key"]) for r in rows} == expected, region
+        assert {r["region"]: r["provinces"] for r in rows}["sc"] == ["51"]
