@@ -117,19 +117,16 @@ async def _write(conn: asyncpg.Connection, tally: Tally) -> int:
         await _copy(conn, "overdue_request",
                     ((rid, *row[1:], row[0]) for rid, row in tally.overdue.items()),
                     ("requester", "recipient", "kind", "marked_on", "open"), "request_id")
-        await _copy(conn, "stat_day", ((s, m, d, n) for (s, m, d), n in tally.days.items()
-                                       if n and by_day(s)), ("scope", "metric", "day", "n"))
-        await _copy(conn, "stat_month", ((s, m, d, n) for (s, m, d), n in months.items() if n),
-                    ("scope", "metric", "month", "n"))
-        await conn.execute("INSERT INTO stat_total (scope, metric, n) SELECT scope, metric,"
-                           " sum(n) FROM stat_month GROUP BY 1, 2 ORDER BY 1, 2")
+        day_rows = [(s, m, d, n) for (s, m, d), n in tally.days.items() if n and by_day(s)]
+        month_rows = [(s, m, d, n) for (s, m, d), n in months.items() if n]
+        await _copy(conn, "stat_day", day_rows, ("scope", "metric", "day", "n"))
+        await _copy(conn, "stat_month", month_rows, ("scope", "metric", "month", "n"))
+        status = await conn.execute("INSERT INTO stat_total (scope, metric, n)"
+                                    " SELECT scope, metric, sum(n) FROM stat_month GROUP BY 1, 2")
         for table, key in _KEYS.items():
             await conn.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({key})")
-        rows: int = await conn.fetchval(
-            "SELECT (SELECT count(*) FROM stat_day) + (SELECT count(*) FROM stat_month)"
-            " + (SELECT count(*) FROM stat_total)")
     await conn.execute("ANALYZE counted_event, stat_day, stat_month, stat_total")
-    return rows
+    return len(day_rows) + len(month_rows) + int(status.rsplit(" ", 1)[1])
 
 
 async def _copy(conn: asyncpg.Connection, table: str, records: Iterable[tuple[object, ...]],
