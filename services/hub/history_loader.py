@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -105,9 +105,12 @@ async def load_history(conn: asyncpg.Connection, plan: Plan,
 async def _write(conn: asyncpg.Connection, tally: Tally) -> int:
     """COPY the event ids, the open overdue rows and the sums at each grain; the keys are
     rebuilt once after the load instead of row by row (several times faster)."""
-    months: Counter[Key] = Counter()
+    month_of: dict[dt.date, dt.date] = {}  # a few thousand days, millions of sums
+    months: defaultdict[Key, int] = defaultdict(int)
     for (s, m, d), n in tally.days.items():
-        months[(s, m, d.replace(day=1))] += n
+        if (month := month_of.get(d)) is None:
+            month = month_of[d] = d.replace(day=1)
+        months[(s, m, month)] += n
     async with conn.transaction():
         await conn.execute("SET LOCAL maintenance_work_mem = '512MB'")  # in-memory key sorts
         for table in _KEYS:
