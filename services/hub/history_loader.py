@@ -17,16 +17,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from services.hub import store
-from services.hub.counting import (
-    by_day,
-    china_day,
-    increments,
-    overdue_change,
-    overdue_delta,
-    overdue_pair_done,
-    scopes_of,
-)
+from services.hub import counting, store
 from services.hub.history import Plan, SimEvent, history
 
 Progress = Callable[[int], None]
@@ -58,10 +49,10 @@ class Tally:
     def count(self, body: SimEvent) -> None:
         self.counted.append((body.event_id, body.request_id, body.event_type,
                              body.occurred_at))
-        day, days = china_day(body.occurred_at), self.days
-        for scope, metric, n in increments(body):
+        day, days = counting.china_day(body.occurred_at), self.days
+        for scope, metric, n in counting.increments(body):
             days[(scope, metric, day)] += n
-        if (change := overdue_change(body)) is not None:
+        if (change := counting.overdue_change(body)) is not None:
             self._overdue(body, change, day)
 
     def _overdue(self, body: SimEvent, change: str, day: dt.date) -> None:
@@ -70,10 +61,10 @@ class Tally:
         if row is None:
             row = (change == "mark", body.requester, body.recipient, body.kind, day)
             self.overdue[body.request_id] = row
-        elif overdue_pair_done(change, found):
+        elif counting.overdue_pair_done(change, found):
             del self.overdue[body.request_id]
-        if delta := overdue_delta(change, found):
-            for scope in scopes_of(row[1], row[2], row[3]):
+        if delta := counting.overdue_delta(change, found):
+            for scope in counting.scopes_of(row[1], row[2], row[3]):
                 self.days[(scope, "overdue_now", row[4])] += delta
 
 
@@ -120,7 +111,7 @@ async def _write(conn: asyncpg.Connection, tally: Tally) -> int:
         await _copy(conn, "overdue_request",
                     ((rid, *row[1:], row[0]) for rid, row in tally.overdue.items()),
                     ("requester", "recipient", "kind", "marked_on", "open"), "request_id")
-        day_rows = [(s, m, d, n) for (s, m, d), n in tally.days.items() if n and by_day(s)]
+        day_rows = [(s, m, d, n) for (s, m, d), n in tally.days.items() if n and counting.by_day(s)]
         month_rows = [(s, m, d, n) for (s, m, d), n in months.items() if n]
         await _copy(conn, "stat_day", day_rows, ("scope", "metric", "day", "n"))
         await _copy(conn, "stat_month", month_rows, ("scope", "metric", "month", "n"))
