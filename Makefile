@@ -5,7 +5,7 @@ PY := .venv/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench schemas clean venv infra lock mutants docker docker-images test-docker history
+.PHONY: run test lint bench schemas clean venv infra lock mutants docker docker-images test-docker history chaos
 
 venv:
 	@bash deploy/scripts/bootstrap-venv.sh
@@ -55,6 +55,15 @@ test-docker: docker-images
 history: venv infra
 	$(PY) -m services.hub simulate-history $(ARGS)
 	$(PY) -m bench.stats_latency $(ARGS)
+
+# The chaos suite (issue 12): 10,000 requests between four desks and the hub under SIGKILLs,
+# a RabbitMQ and a PostgreSQL restart and a paused database, on private servers it starts and
+# removes (tests/chaos/); then the contract and bus fuzzing with more examples than make test.
+# ARGS pass to the chaos run, e.g. ARGS='--requests 2000 --seed 7'.
+chaos: venv infra
+	$(PY) -m tests.chaos $(ARGS)
+	XIECHA_FUZZ_EXAMPLES=$${XIECHA_FUZZ_EXAMPLES:-50} XIECHA_BUS_FUZZ_PER_QUEUE=$${XIECHA_BUS_FUZZ_PER_QUEUE:-250} \
+		$(PY) -m pytest -q -s -p no:randomly tests/integration/test_contract.py tests/integration/test_bus_fuzz.py
 
 bench: venv infra
 	$(PY) -m bench.roundtrip $(ARGS)

@@ -9,10 +9,11 @@ from services.hub.counting import histogram, percentile
 
 METRICS = (
     "created", "sent", "delivered", "undeliverable", "accepted", "rejected", "info_requested",
-    "transferred", "partially_replied", "replied", "withdrawn", "closed", "reminded",
-    "escalated", "item_answered",
+    "transferred", "transfer_returned", "partially_replied", "replied", "withdrawn", "closed",
+    "reminded", "escalated", "item_answered",
 )
-SLICE_METRICS = ("created", "replied", "item_answered", "replied_on_time", "turnaround_days")
+SLICE_METRICS = ("created", "replied", "item_answered", "bulk_replied", "replied_on_time",
+                 "turnaround_days")
 """The counters the map's region panel reads (few rows per bureau)."""
 ROW_METRICS = (*SLICE_METRICS, "accepted", "accepted_untimed", "accepted_after_7d",
                "replied_agreed", "replied_agreed_on_time", "overdue_now")
@@ -33,7 +34,9 @@ def slice_figures(counts: Mapping[str, int]) -> dict[str, Any]:
     replied = counts.get("replied", 0)
     return {
         "requests": counts.get("created", 0),
-        "completed_checks": replied + counts.get("item_answered", 0),  # bulk items count
+        # a bulk request's checks are its answered items, not its reply too (bulk_checks)
+        "completed_checks": replied + counts.get("item_answered", 0)
+        - counts.get("bulk_replied", 0),
         "on_time_rate": _ratio(counts.get("replied_on_time", 0), replied, 4),
         "average_turnaround_days": _ratio(counts.get("turnaround_days", 0), replied, 2),
     }

@@ -52,8 +52,9 @@ def recorded(req: Request, step: Step, after: Request,
     request stops counting as overdue and whether its due date was agreed."""
     body: dict[str, Any] = {
         "event_id": step.event_id, "request_id": req.id, "event_type": step.event_type,
-        # the recipient when the step was taken: a transfer is the transferring bureau's
-        "requester": req.requester, "recipient": req.recipient,
+        # the recipient when the step was taken: a transfer is the transferring bureau's,
+        # and so is a returned hand-over (the bureau it named was never a recipient)
+        "requester": req.requester, "recipient": req.deciding_bureau(step.change),
         "occurred_at": step.at, "kind": req.content.get("kind"),
     }
     days = max(0, (china_date(step.at) - china_date(req.created_at)).days)
@@ -69,7 +70,7 @@ def recorded(req: Request, step: Step, after: Request,
             body["overdue"] = True
     if step.event_type in ENDING and marks.overdue:
         body["overdue"] = True
-    sender = req.recipient if step.seq is not None else step.bureau
+    sender = req.deciding_bureau(step.change) if step.seq is not None else step.bureau
     return RequestEventRecorded(correlation_id=req.correlation_id, sender=sender,
                                 recipient="hub", body=body)
 
@@ -77,7 +78,7 @@ def recorded(req: Request, step: Step, after: Request,
 def event(req: Request, step: Step, after: Request) -> RequestEvent:
     """A decided change and its outcome, for the requester's desk."""
     return RequestEvent(
-        correlation_id=req.correlation_id, sender=req.recipient,
+        correlation_id=req.correlation_id, sender=req.deciding_bureau(step.change),
         recipient=req.requester,
         body={
             "request_id": req.id, "event_id": step.event_id, "seq": step.seq,
