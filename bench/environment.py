@@ -34,12 +34,15 @@ ADMIN = os.environ.get("XIECHA_BENCH_RABBIT_ADMIN", "http://guest:guest@127.0.0.
 
 T = TypeVar("T")
 
-DESKS: dict[str, str] = {"zj": "33", "gd": "44", "sc": "51"}
-"""Region -> the province its desk hosts."""
+DESKS: dict[str, str] = {"zj": "33", "gd": "44", "sc": "51", "rest": "11,31"}
+"""Region -> the provinces its desk hosts (as ``make run``'s four desks)."""
 BUREAUS: dict[str, tuple[str, ...]] = {
     "zj": ("330110", "330106"), "gd": ("440106", "440305"), "sc": ("510104", "510107"),
+    "rest": ("110105", "310115"),
 }
-"""Six signed bureaus, two per desk, each with one investigator."""
+"""Eight signed bureaus, two per desk, each with one investigator."""
+POOL = os.environ.get("XIECHA_BENCH_POOL", "5")
+"""Database connections per service: the shared server allows 100 in all."""
 
 
 def token(bureau: str) -> str:
@@ -112,10 +115,21 @@ class Installation:
     hub: Service
     desks: dict[str, Service]
     desk_dsns: dict[str, str]
+    hub_dsn: str
 
     @property
     def services(self) -> list[Service]:
         return [self.hub, *self.desks.values()]
+
+    def pids(self) -> dict[str, list[int]]:
+        """'hub' and 'desks' -> their process ids."""
+        def pid(service: Service) -> list[int]:
+            return [service.process.pid] if service.process is not None else []
+        return {"desks": [p for d in self.desks.values() for p in pid(d)], "hub": pid(self.hub)}
+
+    @property
+    def databases(self) -> list[str]:
+        return [dsn.rsplit("/", 1)[1] for dsn in (self.hub_dsn, *self.desk_dsns.values())]
 
     async def stop(self) -> None:
         for service in reversed(self.services):
@@ -132,7 +146,8 @@ async def prepare(scratch: Scratch) -> Installation:
     hub_settings = HubSettings(database_url=hub_dsn, amqp_url=amqp_url,
                                rabbit_admin_url=ADMIN, log_level="WARNING")
     passwords = {key: secrets.token_urlsafe(16) for key in ("hub", *DESKS)}
-    setup = SetupSettings(desks=",".join(f"{r}:{p}" for r, p in DESKS.items()),
+    setup = SetupSettings(desks=",".join(f"{r}:{p.replace(',', '+')}"
+                                         for r, p in DESKS.items()),
                           desk_dsn_template=template, admin_amqp_url=amqp_url,
                           amqp_passwords=passwords)
     _, urls = await set_up(hub_settings, setup)
@@ -141,7 +156,7 @@ async def prepare(scratch: Scratch) -> Installation:
         await add_investigators(dsn, BUREAUS[region])
     return Installation(vhost, hub_service(hub_dsn, urls["hub"]),
                         {r: desk_service(r, dsn, urls[r]) for r, dsn in desk_dsns.items()},
-                        desk_dsns)
+                        desk_dsns, hub_dsn)
 
 
 async def add_investigators(dsn: str, bureaus: tuple[str, ...]) -> None:
@@ -158,7 +173,7 @@ def hub_service(dsn: str, amqp_url: str) -> Service:
     return Service("hub", "services.hub", port, {
         "XIECHA_HUB_DATABASE_URL": dsn, "XIECHA_HUB_AMQP_URL": amqp_url,
         "XIECHA_HUB_RABBIT_ADMIN_URL": ADMIN, "XIECHA_HUB_HTTP_PORT": str(port),
-        "XIECHA_HUB_LOG_LEVEL": "WARNING",
+        "XIECHA_HUB_LOG_LEVEL": "WARNING", "XIECHA_HUB_DB_POOL_SIZE": POOL,
     })
 
 
@@ -168,6 +183,7 @@ def desk_service(region: str, dsn: str, amqp_url: str) -> Service:
         "XIECHA_DESK_REGION": region, "XIECHA_DESK_PROVINCES": DESKS[region],
         "XIECHA_DESK_DATABASE_URL": dsn, "XIECHA_DESK_AMQP_URL": amqp_url,
         "XIECHA_DESK_HTTP_PORT": str(port), "XIECHA_DESK_LOG_LEVEL": "WARNING",
+        "XIECHA_DESK_DB_POOL_SIZE": POOL,
         # one simulated investigator per bureau calls far faster than a person
         "XIECHA_DESK_TOKEN_RATE": "100000", "XIECHA_DESK_TOKEN_BURST": "100000",
     })

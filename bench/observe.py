@@ -73,6 +73,26 @@ class HomeWatch:
         return stamps
 
 
+    async def stamps_of(self, ids: list[str]) -> list[Stamp]:
+        """(created, reply recorded at home) of those of ``ids`` answered so far."""
+        stamps: list[Stamp] = []
+        for conn in self._conns.values():
+            rows = await conn.fetch(
+                "SELECT r.created_at, e.recorded_at FROM request r JOIN request_event e"
+                " ON e.request_id = r.id AND e.type = 'replied' WHERE r.id = ANY($1::uuid[])",
+                ids)
+            stamps += [(row["created_at"], row["recorded_at"]) for row in rows]
+        return stamps
+
+    async def wait_ids(self, ids: list[str], interval: float = 0.25) -> list[Stamp]:
+        """Poll until every one of ``ids`` has its reply recorded at home; their stamps."""
+        while True:
+            stamps = await self.stamps_of(ids)
+            if len(stamps) >= len(ids):
+                return stamps
+            await asyncio.sleep(interval)
+
+
 async def hub_figures(session: aiohttp.ClientSession, hub_url: str) -> dict[str, int]:
     async with session.get(f"{hub_url}/v1/stats") as resp:
         resp.raise_for_status()

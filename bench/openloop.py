@@ -1,0 +1,55 @@
+"""Open loop: checks offered at a fixed rate, latency measured per check.
+
+Unlike the closed loop (at most ``window`` creates in flight, so a slow system is
+offered less), create ``i`` starts at ``i / rate`` seconds whatever happened to the
+ones before it, as requests arrive in real life. The simulated investigators answer
+as soon as their desk rings (bench/bell.py). Latency: reply recorded at the
+requester's desk minus the request's creation, both stamped by PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench import cpu, traffic
+from bench.observe import HomeWatch, Stamp
+from bench.report import percentile
+
+
+@dataclass
+class Phase:
+    """One open-loop phase's figures."""
+
+    label: str
+    offered_per_s: float
+    checks: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    cpu_ms: dict[str, float]
+    """CPU milliseconds per completed check, by component."""
+
+    def line(self) -> str:
+        total = sum(self.cpu_ms.values())
+        return (f"{self.label:>5} {self.offered_per_s:7.1f}/s  {self.checks:5d} checks"
+                f"  p50 {self.p50_ms:7.0f} ms  p90 {self.p90_ms:7.0f} ms"
+                f"  p99 {self.p99_ms:7.0f} ms  CPU {total:5.1f} ms/check")
+
+
+def latencies(stamps: list[Stamp]) -> tuple[float, float, float]:
+    ms = sorted((r - c).total_seconds() * 1000 for c, r in stamps)
+    return percentile(ms, 50), percentile(ms, 90), percentile(ms, 99)
+
+
+async def phase(label: str, api: traffic.Api, urls: dict[str, str], home: HomeWatch,
+                meter: cpu.CpuMeter, rate: float, seconds: float, first: int,
+                progress: traffic.Progress) -> Phase:
+    """Offer ``rate`` checks per second for ``seconds``, then wait for every reply at home."""
+    n = max(1, round(rate * seconds))
+    pairs = traffic.plan(first + n)[first:]
+    before = await meter.reading()
+    ids = await traffic.offer(api, urls, pairs, rate, progress, first)
+    stamps = await home.wait_ids(ids)
+    used = cpu.used_between(before, await meter.reading())
+    return Phase(label, rate, n, *latencies(stamps),
+                 {k: 1000 * v / n for k, v in used.items()})
