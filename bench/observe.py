@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -111,6 +112,15 @@ async def wait_hub_replied(session: aiohttp.ClientSession, hub_url: str, n: int,
         if figures["replied"] == n:
             return figures
         await asyncio.sleep(interval)
+
+
+async def hub_counted_exactly(session: aiohttp.ClientSession, hub_url: str, n: int) -> int:
+    """Wait for the hub to count ``n`` replies; fail if it counts any other number."""
+    replied = (await wait_hub_replied(session, hub_url, n))["replied"]
+    if replied != n:
+        raise RuntimeError(f"the hub counted {replied} replies of {n} checks")
+    print(f"  hub counted replied: {replied} of {n}", file=sys.stderr, flush=True)
+    return replied
 
 
 async def queue_publishes(vhost: str) -> dict[str, int]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench import cpu, traffic
-from bench.observe import HomeWatch, Stamp
+from bench.harness import Run
+from bench.observe import Stamp
 from bench.report import percentile
 
 
@@ -41,15 +42,13 @@ def latencies(stamps: list[Stamp]) -> tuple[float, float, float]:
     return percentile(ms, 50), percentile(ms, 90), percentile(ms, 99)
 
 
-async def phase(label: str, api: traffic.Api, urls: dict[str, str], home: HomeWatch,
-                meter: cpu.CpuMeter, rate: float, seconds: float, first: int,
-                progress: traffic.Progress) -> Phase:
+async def phase(label: str, run: Run, rate: float, seconds: float, first: int) -> Phase:
     """Offer ``rate`` checks per second for ``seconds``, then wait for every reply at home."""
     n = max(1, round(rate * seconds))
     pairs = traffic.plan(first + n)[first:]
-    before = await meter.reading()
-    ids = await traffic.offer(api, urls, pairs, rate, progress, first)
-    stamps = await home.wait_ids(ids)
-    used = cpu.used_between(before, await meter.reading())
+    before = await run.meter.reading()
+    ids = await traffic.offer(run.api, run.urls, pairs, rate, run.progress, first)
+    stamps = await run.home.wait_ids(ids)
+    used = cpu.used_between(before, await run.meter.reading())
     return Phase(label, rate, n, *latencies(stamps),
                  {k: 1000 * v / n for k, v in used.items()})

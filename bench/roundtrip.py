@@ -17,35 +17,17 @@ with the same guarantees (bench/raw_broker.py).
 from __future__ import annotations
 
 import asyncio
-import shutil
-import signal
-import tempfile
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import aiohttp
 import typer
 
-from bench import cpu, environment, observe, openloop, raw_broker, traffic
-from bench.bell import InboxBells
-from bench.environment import AMQP, PG, Installation, Scratch, say
+from bench import harness, observe, openloop, raw_broker
+from bench.environment import AMQP, Installation, say
+from bench.harness import Options, Run
 from bench.report import Bus, EndToEnd, Result
 from services.common.logs import configure_logging
-
-T = TypeVar("T")
-
-
-@dataclass
-class Options:
-    n: int
-    window: int
-    concurrency: int
-    patience: float
-    rate: float | None
-    """Open loop only, at this rate."""
-    phase_seconds: float
 
 
 @dataclass
@@ -57,91 +39,25 @@ class Measured:
     hub_replied: int
 
 
-async def closed_loop(inst: Installation, api: traffic.Api, home: observe.HomeWatch,
-                      meter: cpu.CpuMeter, opts: Options,
-                      progress: traffic.Progress) -> tuple[EndToEnd, dict[str, float]]:
-    """N checks, ``window`` creates in flight; figures and CPU ms per check by component."""
-    say(f"closed loop: {opts.n} checks, window {opts.window} ...")
-    urls = {region: desk.url for region, desk in inst.desks.items()}
-    before = await meter.reading()
-    await traffic.create_all(api, urls, traffic.plan(opts.n), opts.window, progress)
-    stamps = await home.wait_for(opts.n)
-    await observe.wait_hub_replied(api.session, inst.hub.url, opts.n)
-    used = cpu.used_between(before, await meter.reading())
-    return EndToEnd.from_stamps(stamps), {k: 1000 * v / opts.n for k, v in used.items()}
-
-
-async def load(inst: Installation, api: traffic.Api, home: observe.HomeWatch,
-               meter: cpu.CpuMeter, opts: Options, progress: traffic.Progress) -> Measured:
+async def load(run: Run) -> Measured:
     """The closed loop (unless a fixed rate is asked for), then the open-loop phases."""
     e2e: EndToEnd | None = None
     cpu_ms: dict[str, float] = {}
     done = 0
-    if opts.rate is None:
-        e2e, cpu_ms = await closed_loop(inst, api, home, meter, opts, progress)
-        done = opts.n
+    if run.opts.rate is None:
+        e2e, cpu_ms = await harness.closed_loop(run)
+        done = run.opts.n
         rates = [(f"{p} %", e2e.round_trips_per_s * p / 100) for p in (25, 50, 80)]
     else:
-        rates = [("fixed", opts.rate)]
-    urls = {region: desk.url for region, desk in inst.desks.items()}
+        rates = [("fixed", run.opts.rate)]
     phases = []
     for label, rate in rates:
-        say(f"open loop at {label} ({rate:.1f}/s) for {opts.phase_seconds:.0f} s ...")
-        phases.append(await openloop.phase(label, api, urls, home, meter, rate,
-                                           opts.phase_seconds, done, progress))
+        say(f"open loop at {label} ({rate:.1f}/s) for {run.opts.phase_seconds:.0f} s ...")
+        phases.append(await openloop.phase(label, run, rate, run.opts.phase_seconds, done))
         say("  " + phases[-1].line())
         done += phases[-1].checks
-    figures = await observe.wait_hub_replied(api.session, inst.hub.url, done)
-    assert figures["replied"] == done, (figures["replied"], done)
-    say(f"  hub counted replied: {figures['replied']} of {done}")
-    return Measured(e2e, cpu_ms, phases, done, figures["replied"])
-
-
-async def answering(inst: Installation, api: traffic.Api, bells: InboxBells,
-                    opts: Options, progress: traffic.Progress) -> None:
-    """Every bureau's simulated investigator, until cancelled."""
-    async with asyncio.TaskGroup() as tg:
-        for region, desk in inst.desks.items():
-            for bureau in environment.BUREAUS[region]:
-                tg.create_task(traffic.answer_all(api, desk.url, bureau, None,
-                                                  opts.concurrency, progress,
-                                                  bells.bells[bureau]))
-
-
-async def measure(inst: Installation, session: aiohttp.ClientSession,
-                  opts: Options) -> Measured:
-    progress, api = traffic.Progress(), traffic.Api(session)
-    meter = cpu.CpuMeter(inst.pids(), f"{PG}/postgres", inst.databases)
-    async with observe.HomeWatch(inst.desk_dsns) as home, InboxBells(inst.desk_dsns) as bells:
-        def line() -> str:
-            return f"  {progress.line()}, recorded at home {home.recorded}"
-
-        ticker = asyncio.create_task(observe.report_every(5.0, line, say))
-        meter.start()
-        try:
-            async with asyncio.timeout(opts.patience):
-                return await environment.guarded(
-                    inst, first_of(load(inst, api, home, meter, opts, progress),
-                                   answering(inst, api, bells, opts, progress)))
-        except TimeoutError:
-            raise RuntimeError(f"not finished within {opts.patience:.0f} s: {line()}") from None
-        finally:
-            ticker.cancel()
-            await meter.stop()
-
-
-async def first_of(work: Awaitable[T], background: Awaitable[None]) -> T:
-    """``work``'s result; ``background`` runs beside it and fails it if it fails."""
-    task, helper = asyncio.ensure_future(work), asyncio.ensure_future(background)
-    try:
-        await asyncio.wait({task, helper}, return_when=asyncio.FIRST_COMPLETED)
-        if helper.done():
-            helper.result()
-        return task.result()
-    finally:
-        for t in (task, helper):
-            t.cancel()
-        await asyncio.gather(task, helper, return_exceptions=True)
+    replied = await observe.hub_counted_exactly(run.api.session, run.inst.hub.url, done)
+    return Measured(e2e, cpu_ms, phases, done, replied)
 
 
 async def bus_counts(inst: Installation, session: aiohttp.ClientSession, n: int) -> Bus:
@@ -156,36 +72,16 @@ async def bus_counts(inst: Installation, session: aiohttp.ClientSession, n: int)
 
 async def run(opts: Options) -> Result:
     """Set up, measure end to end, then the bare broker; always remove what was made."""
-    task = asyncio.current_task()
-    assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)  # clean up too
-    scratch, log_dir = Scratch(), Path(tempfile.mkdtemp(prefix="xiecha-bench-"))
-    inst: Installation | None = None
-    finished = False
-    try:
-        say(f"setting up a fresh installation (suffix {scratch.suffix}) ...")
-        inst = await environment.prepare(scratch)
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            await environment.start(inst, session, log_dir)
-            measured = await measure(inst, session, opts)
-            bus = await bus_counts(inst, session, measured.checks)
+    async with harness.installation() as (scratch, inst, session):
+        measured = await harness.measure(inst, session, opts, load)
+        bus = await bus_counts(inst, session, measured.checks)
         await inst.stop()
         say(f"raw broker: {opts.n} round trips, window {opts.window} ...")
         vhost = await scratch.new_vhost("raw")
         async with asyncio.timeout(opts.patience):
             raw = await raw_broker.measure(f"{AMQP}/{vhost}", opts.n, opts.window)
-        finished = True
-        return Result(opts.n, opts.window, measured.e2e, raw, measured.hub_replied, bus,
-                      measured.cpu_ms, measured.phases, measured.checks)
-    finally:
-        if inst is not None:
-            await inst.stop()
-        await scratch.close()
-        if finished:
-            shutil.rmtree(log_dir, ignore_errors=True)
-        else:
-            say(f"service logs kept in {log_dir}")
+    return Result(opts.n, opts.window, measured.e2e, raw, measured.hub_replied, bus,
+                  measured.cpu_ms, measured.phases, measured.checks)
 
 
 cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
