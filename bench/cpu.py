@@ -76,6 +76,10 @@ class CpuMeter:
         return [row["pid"] for row in rows]
 
     async def sample(self, conn: asyncpg.Connection) -> None:
+        commits = await conn.fetchval(
+            "SELECT sum(xact_commit) FROM pg_stat_database WHERE datname = ANY($1)",
+            self.databases)
+        self.last["transactions"] = {0: float(commits or 0)}  # not CPU: counted apart
         pids = dict(self.services) | {"postgresql": await self._backends(conn),
                                       "rabbitmq": beam_pids(), "load generator": [os.getpid()]}
         for component, ids in pids.items():
@@ -113,7 +117,8 @@ class CpuMeter:
 
 
 def used_between(before: Readings, after: Readings) -> dict[str, float]:
-    """CPU seconds each component used between two readings (new processes from zero)."""
+    """CPU seconds each component used between two readings (new processes from zero),
+    and the run's databases' committed transactions under 'transactions'."""
     return {component: sum(cpu - before.get(component, {}).get(pid, 0.0)
                            for pid, cpu in seen.items())
             for component, seen in after.items()}

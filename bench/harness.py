@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import aiohttp
 
-from bench import cpu, environment, observe, traffic
+from bench import cpu, environment, observe, profile, traffic
 from bench.bell import InboxBells
 from bench.environment import PG, Installation, Scratch, say
 from bench.report import EndToEnd
@@ -32,6 +32,8 @@ class Options:
     rate: float | None
     """Open loop only, at this rate."""
     phase_seconds: float
+    profile: Path | None = None
+    """Sample the hub and the desks with py-spy during the closed loop, into this folder."""
 
 
 @dataclass
@@ -82,11 +84,23 @@ async def closed_loop(run: Run) -> tuple[EndToEnd, dict[str, float]]:
     n = run.opts.n
     say(f"closed loop: {n} checks, window {run.opts.window} ...")
     before = await run.meter.reading()
+    spying = None
+    if run.opts.profile is not None:  # from 3 s in, for 20 s: the steady middle
+        spying = asyncio.create_task(profile.record(run.inst.services, 20, run.opts.profile,
+                                                    delay=3.0))
     await traffic.create_all(run.api, run.urls, traffic.plan(n), run.opts.window, run.progress)
     stamps = await run.home.wait_for(n)
     await observe.wait_hub_replied(run.api.session, run.inst.hub.url, n)
     used = cpu.used_between(before, await run.meter.reading())
-    return EndToEnd.from_stamps(stamps), {k: 1000 * v / n for k, v in used.items()}
+    if spying is not None:
+        for path in await spying:
+            say(profile.summary(path))
+    return EndToEnd.from_stamps(stamps), per_check(used, n)
+
+
+def per_check(used: dict[str, float], n: int) -> dict[str, float]:
+    """CPU milliseconds per check by component, and 'transactions' per check."""
+    return {k: v / n if k == "transactions" else 1000 * v / n for k, v in used.items()}
 
 
 async def answering(run: Run, bells: InboxBells) -> None:

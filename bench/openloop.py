@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench import cpu, traffic
-from bench.harness import Run
+from bench.harness import Run, per_check
 from bench.observe import Stamp
 from bench.report import percentile
 
@@ -31,7 +31,7 @@ class Phase:
     """CPU milliseconds per completed check, by component."""
 
     def line(self) -> str:
-        total = sum(self.cpu_ms.values())
+        total = sum(v for k, v in self.cpu_ms.items() if k != "transactions")
         return (f"{self.label:>5} {self.offered_per_s:7.1f}/s  {self.checks:5d} checks"
                 f"  p50 {self.p50_ms:7.0f} ms  p90 {self.p90_ms:7.0f} ms"
                 f"  p99 {self.p99_ms:7.0f} ms  CPU {total:5.1f} ms/check")
@@ -50,5 +50,4 @@ async def phase(label: str, run: Run, rate: float, seconds: float, first: int) -
     ids = await traffic.offer(run.api, run.urls, pairs, rate, run.progress, first)
     stamps = await run.home.wait_ids(ids)
     used = cpu.used_between(before, await run.meter.reading())
-    return Phase(label, rate, n, *latencies(stamps),
-                 {k: 1000 * v / n for k, v in used.items()})
+    return Phase(label, rate, n, *latencies(stamps), per_check(used, n))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import aiohttp
@@ -99,10 +100,12 @@ def main(
         min=0.1, help="Open loop only: offer this many checks per second.")] = None,
     phase_seconds: Annotated[float, typer.Option(
         min=1, help="Length of each open-loop phase.")] = 20.0,
+    profile: Annotated[Path | None, typer.Option(
+        help="py-spy the services for 20 s of the closed loop into this folder.")] = None,
 ) -> None:
     """Measure end-to-end checks against the bare broker's ceiling."""
     configure_logging("bench", "WARNING")
-    opts = Options(requests, window, concurrency, timeout, rate, phase_seconds)
+    opts = Options(requests, window, concurrency, timeout, rate, phase_seconds, profile)
     try:
         result = asyncio.run(run(opts))
     except (KeyboardInterrupt, asyncio.CancelledError):
