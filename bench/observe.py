@@ -106,7 +106,13 @@ async def wait_hub_replied(session: aiohttp.ClientSession, hub_url: str, n: int,
                            interval: float = 0.25) -> dict[str, int]:
     """Wait until the hub counted ``n`` replies (more than ``n`` is an error)."""
     while True:
-        figures = await hub_figures(session, hub_url)
+        try:
+            figures = await hub_figures(session, hub_url)
+        except aiohttp.ClientResponseError as exc:  # 503 while its database is away
+            if exc.status != 503:
+                raise
+            await asyncio.sleep(interval)
+            continue
         if figures["replied"] > n:
             raise RuntimeError(f"the hub counted {figures['replied']} replied, expected {n}")
         if figures["replied"] == n:
