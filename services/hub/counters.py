@@ -31,17 +31,37 @@ _ADD = {
 }
 
 
+_COUNT_ONCE = (
+    # the event id and its increments in one statement: one round trip instead of four.
+    # The counters move only when the id is new. Each grain waits for the one before it
+    # (its sub-select reads the previous one's rows), so rows are locked day, month, total,
+    # each in the increments' order, as ``add`` does: concurrent counting cannot deadlock.
+    "WITH first AS (INSERT INTO counted_event (event_id, request_id, event_type, occurred_at)"
+    " VALUES ($5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true),"
+    " x AS MATERIALIZED (SELECT s, m, n, i FROM unnest($1::text[], $2::text[], $3::bigint[])"
+    "  WITH ORDINALITY AS u(s, m, n, i) WHERE EXISTS (SELECT FROM first)),"
+    " d AS (INSERT INTO stat_day (scope, metric, day, n) SELECT s, m, $4, n FROM x ORDER BY i"
+    "  ON CONFLICT (scope, metric, day) DO UPDATE SET n = stat_day.n + EXCLUDED.n RETURNING 1),"
+    " mo AS (INSERT INTO stat_month (scope, metric, month, n)"
+    "  SELECT s, m, date_trunc('month', $4::date)::date, n FROM x"
+    "  WHERE (SELECT count(*) FROM d) >= 0 ORDER BY i"
+    "  ON CONFLICT (scope, metric, month) DO UPDATE SET n = stat_month.n + EXCLUDED.n"
+    "  RETURNING 1),"
+    " t AS (INSERT INTO stat_total (scope, metric, n)"
+    "  SELECT s, m, n FROM x WHERE (SELECT count(*) FROM mo) >= 0 ORDER BY i"
+    "  ON CONFLICT (scope, metric) DO UPDATE SET n = stat_total.n + EXCLUDED.n RETURNING 1)"
+    " SELECT EXISTS (SELECT FROM first) AND (SELECT count(*) FROM t) >= 0"
+)
+
+
 async def count_event(conn: asyncpg.Connection, body: EventRecordedBody) -> bool:
     """Add the event to every counter it belongs to, once; False if already counted."""
-    first = await conn.fetchval(
-        "INSERT INTO counted_event (event_id, request_id, event_type, occurred_at)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
+    scopes, names, amounts = (list(c) for c in zip(*increments(body), strict=True))
+    first: bool = await conn.fetchval(
+        _COUNT_ONCE, scopes, names, amounts, china_day(body.occurred_at),
         body.event_id, body.request_id, body.event_type, body.occurred_at,
     )
-    if not first:
-        return False
-    await add(conn, increments(body), china_day(body.occurred_at))
-    return True
+    return first
 
 
 async def add(conn: asyncpg.Connection, incs: Sequence[Increment], day: dt.date) -> None:
