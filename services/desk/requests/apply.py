@@ -13,7 +13,7 @@ import dataclasses
 
 import asyncpg
 
-from protocol.v1 import events
+from protocol.v1 import Message, events
 from services.common import outbox
 from services.desk.domain.lifecycle import Transition
 from services.desk.domain.request import UNNUMBERED, Request, Step
@@ -45,9 +45,10 @@ async def originate(conn: asyncpg.Connection, req: Request, step: Step) -> Reque
     await record(conn, req, after, step)
     if step.transition is Transition.ESCALATE:  # into the recipient region's queue, here
         await requests.escalate(conn, req.id, after.recipient[:2], step.at)
-    await outbox.enqueue(conn, outgoing.recorded(req, step, after))
+    messages: list[Message] = [outgoing.recorded(req, step, after)]
     if step.seq is not None:
-        await outbox.enqueue(conn, outgoing.event(req, step, after))
+        messages.append(outgoing.event(req, step, after))
     if isinstance(step.change, events.Transferred):
-        await outbox.enqueue(conn, outgoing.handed_on(req, step, after))
+        messages.append(outgoing.handed_on(req, step, after))
+    await outbox.enqueue(conn, *messages)
     return after

@@ -78,8 +78,8 @@ async def submit(conn: asyncpg.Connection, new: Request, key: str | None = None)
     await requests.add_event(conn, event_id=created.event_id, request_id=new.id, seq=None,
                              type=created.event_type, bureau=new.requester,
                              actor=new.created_by, at=new.created_at)
-    await outbox.enqueue(conn, outgoing.submitted(req, created.event_id))
-    await outbox.enqueue(conn, outgoing.recorded(req, created, req))
+    await outbox.enqueue(conn, outgoing.submitted(req, created.event_id),
+                         outgoing.recorded(req, created, req))
     return req
 
 
