@@ -134,13 +134,13 @@ class User:
 _BUREAU_KEY = r"[0-9][0-9]\.[0-9]{6}\.[a-z_.]+$"
 USERS: Final = (
     User("hub", "xiecha-hub", configure="^$",
-         write=r"^xiecha\.v1\.(desk|registry|dlx)$",
+         write=r"^xiecha\.v1\.(desk|registry|dlx|retry\.[0-9]+s)$",
          read=r"^xiecha\.v1\.hub\.(events|unroutable)$",
          topics=(TopicPermission(routing.DESK_EXCHANGE,
                                  r"^v1\.desk\.[0-9][0-9]\.[0-9]{6}\.request\.undeliverable$", "^$"),
                  TopicPermission(routing.HUB_EXCHANGE, "^$", "^$"))),
     User("desk", "xiecha-desk-{region}-{provinces}", configure="^$",
-         write=r"^xiecha\.v1\.(desk|hub|dlx)$",
+         write=r"^xiecha\.v1\.(desk|hub|dlx|retry\.[0-9]+s)$",
          read=r"^xiecha\.v1\.desk\.{region}\.(inbox|registry)$",
          topics=(TopicPermission(routing.DESK_EXCHANGE, r"^v1\.desk\." + _BUREAU_KEY,
                                  r"^v1\.desk\.({provinces})\.#$"),
@@ -150,7 +150,10 @@ USERS: Final = (
 )
 """Who may do what on the broker. A desk publishes to the hub only under its own
 bureaus' or its own desk's routing keys, reads only its own queues, and never
-publishes registry messages; the hub reads only its queues. Everyone may dead-letter."""
+publishes registry messages; the hub reads only its queues. Everyone may dead-letter and
+put a message into a retry tier (from which the broker returns it to the queue named by its
+routing key: any queue, but the consumer there checks the sender against the user-id as
+for any other message)."""
 
 HUB_USER: Final = "xiecha-hub"
 
