@@ -213,14 +213,18 @@ async def watch(inst: Installation, every: float = 1.0) -> None:
 
 async def guarded(inst: Installation, work: Awaitable[T]) -> T:
     """Await ``work``, failing early if a service process dies meanwhile."""
-    task = asyncio.ensure_future(work)
-    guard = asyncio.create_task(watch(inst))
+    return await first_of(work, watch(inst))
+
+
+async def first_of(work: Awaitable[T], background: Awaitable[None]) -> T:
+    """``work``'s result; ``background`` runs beside it and fails it if it fails."""
+    task, helper = asyncio.ensure_future(work), asyncio.ensure_future(background)
     try:
-        done, _ = await asyncio.wait({task, guard}, return_when=asyncio.FIRST_COMPLETED)
-        if guard in done:
-            guard.result()
+        await asyncio.wait({task, helper}, return_when=asyncio.FIRST_COMPLETED)
+        if helper.done():
+            helper.result()
         return task.result()
     finally:
-        for t in (task, guard):
+        for t in (task, helper):
             t.cancel()
-        await asyncio.gather(task, guard, return_exceptions=True)
+        await asyncio.gather(task, helper, return_exceptions=True)

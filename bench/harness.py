@@ -125,24 +125,10 @@ async def measure(inst: Installation, session: aiohttp.ClientSession, opts: Opti
         try:
             async with asyncio.timeout(opts.patience):
                 return await environment.guarded(
-                    inst, first_of(load(run), answering(run, bells)))
+                    inst, environment.first_of(load(run), answering(run, bells)))
         except TimeoutError:
             raise RuntimeError(f"not finished within {opts.patience:.0f} s:"
                                f" {run.progress.line()}") from None
         finally:
             ticker.cancel()
             await meter.stop()
-
-
-async def first_of(work: Awaitable[T], background: Awaitable[None]) -> T:
-    """``work``'s result; ``background`` runs beside it and fails it if it fails."""
-    task, helper = asyncio.ensure_future(work), asyncio.ensure_future(background)
-    try:
-        await asyncio.wait({task, helper}, return_when=asyncio.FIRST_COMPLETED)
-        if helper.done():
-            helper.result()
-        return task.result()
-    finally:
-        for t in (task, helper):
-            t.cancel()
-        await asyncio.gather(task, helper, return_exceptions=True)
