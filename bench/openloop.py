@@ -31,10 +31,12 @@ class Phase:
     """CPU milliseconds per completed check, by component."""
 
     def line(self) -> str:
-        total = sum(v for k, v in self.cpu_ms.items() if k != "transactions")
+        cpu_ms = {k: v for k, v in self.cpu_ms.items() if k != "transactions"}
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in cpu_ms.items())
         return (f"{self.label:>5} {self.offered_per_s:7.1f}/s  {self.checks:5d} checks"
                 f"  p50 {self.p50_ms:7.0f} ms  p90 {self.p90_ms:7.0f} ms"
-                f"  p99 {self.p99_ms:7.0f} ms  CPU {total:5.1f} ms/check")
+                f"  p99 {self.p99_ms:7.0f} ms\n        CPU ms/check {sum(cpu_ms.values()):.1f}"
+                f" ({parts})")
 
 
 def latencies(stamps: list[Stamp]) -> tuple[float, float, float]:
