@@ -4,6 +4,7 @@ investigators answering beside the load, progress lines, the CPU meter, a deadli
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 import signal
 import tempfile
@@ -108,9 +109,9 @@ async def answering(run: Run, bells: InboxBells) -> None:
     async with asyncio.TaskGroup() as tg:
         for region, desk in run.inst.desks.items():
             for bureau in environment.BUREAUS[region]:
-                tg.create_task(traffic.answer_all(run.api, desk.url, bureau, None,
-                                                  run.opts.concurrency, run.progress,
-                                                  bells.bells[bureau]))
+                tg.create_task(traffic.answer_all(
+                    run.api, desk.url, bureau, None, run.opts.concurrency, run.progress,
+                    bells.bells[bureau], functools.partial(bells.delivered, region, bureau)))
 
 
 async def measure(inst: Installation, session: aiohttp.ClientSession, opts: Options,

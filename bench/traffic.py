@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,11 +115,17 @@ async def offer(api: Api, urls: dict[str, str], pairs: list[Pair], rate: float,
     return ids
 
 
+Waiting = Callable[[], Awaitable[set[str]]]
+"""The ids of the requests delivered to a bureau and not yet accepted, from its desk."""
+
+
 async def answer_all(api: Api, desk_url: str, bureau: str, expected: int | None,
-                     concurrency: int, progress: Progress, bell: asyncio.Event) -> None:
+                     concurrency: int, progress: Progress, bell: asyncio.Event,
+                     waiting: Waiting) -> None:
     """Be ``bureau``'s investigator: accept and reply to ``expected`` delivered requests
     (None: until cancelled), looking at the inbox whenever ``bell`` rings (its desk wrote
-    to its outbox, as it does when a request is delivered) and at least every second."""
+    to its outbox, as it does when a request is delivered) and ``waiting`` shows one it
+    has not seen, and at least every second."""
     seen: set[str] = set()
     slots = asyncio.Semaphore(concurrency)
     listing = f"{desk_url}/v1/requests?box=inbox&state=delivered&limit=200"
@@ -133,11 +140,12 @@ async def answer_all(api: Api, desk_url: str, bureau: str, expected: int | None,
     async with asyncio.TaskGroup() as tg:
         while expected is None or len(seen) < expected:
             bell.clear()
-            page = await api.call("GET", listing, bureau)
-            fresh = [item for item in page["items"] if item["id"] not in seen]
-            for item in fresh:
-                seen.add(item["id"])
-                tg.create_task(answer(item))
+            if await waiting() - seen:
+                page = await api.call("GET", listing, bureau)
+                for item in page["items"]:
+                    if item["id"] not in seen:
+                        seen.add(item["id"])
+                        tg.create_task(answer(item))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(bell.wait(), 1.0)
             await asyncio.sleep(0.01)  # a burst of writes rings once: one listing, not many
