@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from bench import cpu
 from bench.environment import BUREAUS
 
 
@@ -48,6 +49,7 @@ class InboxBells:
     async def delivered(self, region: str, bureau: str) -> set[str]:
         """Ids of the requests waiting in ``bureau``'s inbox, state 'delivered'."""
         async with self._locks[region]:
+            cpu.read_own()
             rows = await self._conns[region].fetch(
                 "SELECT id FROM request WHERE recipient = $1 AND state = 'delivered'", bureau)
         return {str(row["id"]) for row in rows}

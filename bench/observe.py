@@ -18,6 +18,7 @@ from urllib.parse import quote
 import aiohttp
 import asyncpg
 
+from bench import cpu
 from bench.environment import ADMIN, BUREAUS
 from services.common.rabbit_admin import RabbitAdmin
 
@@ -54,6 +55,7 @@ class HomeWatch:
     async def count(self) -> int:
         total = 0
         for region, conn in self._conns.items():
+            cpu.read_own()
             total += await conn.fetchval(f"SELECT count(*) {_REPLIED}", list(BUREAUS[region]))
         self.recorded = total
         return total
@@ -68,6 +70,7 @@ class HomeWatch:
             raise RuntimeError(f"{self.recorded} replies recorded at home, expected {n}")
         stamps: list[Stamp] = []
         for region, conn in self._conns.items():
+            cpu.read_own()
             rows = await conn.fetch(f"SELECT r.created_at, e.recorded_at {_REPLIED}",
                                     list(BUREAUS[region]))
             stamps += [(row["created_at"], row["recorded_at"]) for row in rows]
@@ -78,6 +81,7 @@ class HomeWatch:
         """(created, reply recorded at home) of those of ``ids`` answered so far."""
         stamps: list[Stamp] = []
         for conn in self._conns.values():
+            cpu.read_own()
             rows = await conn.fetch(
                 "SELECT r.created_at, e.recorded_at FROM request r JOIN request_event e"
                 " ON e.request_id = r.id AND e.type = 'replied' WHERE r.id = ANY($1::uuid[])",
