@@ -40,6 +40,10 @@ COPY frontend/node_modules/htmx.org/dist/htmx.min.js frontend/node_modules/htmx.
 COPY frontend/node_modules/echarts-4-china-map/map/json/china.json \
      frontend/node_modules/echarts-4-china-map/map/json/
 RUN python -m compileall -q protocol services
+# The desks' SM2 signing keys: made by setup in one volume on a laptop's compose demo
+# (each authority keeps its own key in a real deployment, see README "Security").
+ENV XIECHA_KEYS_DIR=/var/lib/xiecha/keys
+RUN mkdir -p /var/lib/xiecha/keys && chown xiecha /var/lib/xiecha/keys
 USER xiecha
 EXPOSE 8000
 CMD ["python", "-m", "services.hub", "serve"]

@@ -5,7 +5,7 @@ PY := .venv/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench soak schemas clean venv infra lock mutants docker docker-images test-docker history
+.PHONY: run test lint bench soak schemas clean venv infra lock mutants docker docker-images test-docker history chaos
 
 venv:
 	@bash deploy/scripts/bootstrap-venv.sh
@@ -50,9 +50,20 @@ docker-images: docker
 test-docker: docker-images
 	XIECHA_DOCKER_TEST=1 $(PY) -m pytest -x -q -p no:randomly tests/deploy/test_docker.py
 
-# A fresh hub filled with 1.21 million completed checks of history (ARGS='--checks N').
+# A fresh hub filled with 1.21 million completed checks of history (ARGS='--checks N'),
+# then the statistics' p50/p99 over HTTP next to the equivalent full-scan queries.
 history: venv infra
 	$(PY) -m services.hub simulate-history $(ARGS)
+	$(PY) -m bench.stats_latency $(ARGS)
+
+# The chaos suite (issue 12): 10,000 requests between four desks and the hub under SIGKILLs,
+# a RabbitMQ and a PostgreSQL restart and a paused database, on private servers it starts and
+# removes (tests/chaos/); then the contract and bus fuzzing with more examples than make test.
+# ARGS pass to the chaos run, e.g. ARGS='--requests 2000 --seed 7'.
+chaos: venv infra
+	$(PY) -m tests.chaos $(ARGS)
+	XIECHA_FUZZ_EXAMPLES=$${XIECHA_FUZZ_EXAMPLES:-50} XIECHA_BUS_FUZZ_PER_QUEUE=$${XIECHA_BUS_FUZZ_PER_QUEUE:-250} \
+		$(PY) -m pytest -q -s -p no:randomly tests/integration/test_contract.py tests/integration/test_bus_fuzz.py
 
 bench: venv infra
 	$(PY) -m bench.roundtrip $(ARGS)

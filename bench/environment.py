@@ -8,11 +8,13 @@ remembers everything it made, so ``close`` removes it all, also after a failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
 import sys
-from collections.abc import Awaitable
+import tempfile
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -115,7 +117,8 @@ class Installation:
     hub: Service
     desks: dict[str, Service]
     desk_dsns: dict[str, str]
-    hub_dsn: str
+    hub_dsn: str = ""
+    """The hub's database as its owner (the CPU meter finds its backends by name)."""
 
     @property
     def services(self) -> list[Service]:
@@ -129,11 +132,15 @@ class Installation:
 
     @property
     def databases(self) -> list[str]:
-        return [dsn.rsplit("/", 1)[1] for dsn in (self.hub_dsn, *self.desk_dsns.values())]
+        return [dsn.rsplit("/", 1)[1] for dsn in (self.hub_dsn, *self.desk_dsns.values()) if dsn]
 
     async def stop(self) -> None:
         for service in reversed(self.services):
             await service.stop()
+
+
+Running = tuple[Installation, aiohttp.ClientSession, Path]
+"""A started installation, the HTTP session that talks to it, and its log folder."""
 
 
 async def prepare(scratch: Scratch) -> Installation:
@@ -154,8 +161,10 @@ async def prepare(scratch: Scratch) -> Installation:
     scratch.users += [user_of(url) for url in urls.values()]
     for region, dsn in desk_dsns.items():
         await add_investigators(dsn, BUREAUS[region])
-    return Installation(vhost, hub_service(hub_dsn, urls["hub"]),
-                        {r: desk_service(r, dsn, urls[r]) for r, dsn in desk_dsns.items()},
+    # the services log in as their roles (set-up migrated as the owner and granted them)
+    return Installation(vhost, hub_service(db.role_dsn(hub_dsn, "hub"), urls["hub"]),
+                        {r: desk_service(r, db.role_dsn(dsn, "desk"), urls[r])
+                         for r, dsn in desk_dsns.items()},
                         desk_dsns, hub_dsn)
 
 
@@ -202,13 +211,63 @@ async def start(inst: Installation, session: aiohttp.ClientSession, log_dir: Pat
         say(f"  {desk.name} ready on {desk.url}, registry version {version}")
 
 
-async def watch(inst: Installation, every: float = 1.0) -> None:
-    """Raise as soon as a service process exits; runs until cancelled."""
+LOGS = Path("logs")
+"""Where a death notice points when the caller names no log folder."""
+
+
+async def watch(inst: Installation, log_dir: Path = LOGS, every: float = 1.0) -> None:
+    """Raise as soon as a service process dies (a stop or ``Service.kill`` is meant, not
+    a death), naming it and its exit code; runs until cancelled."""
     while True:
         for service in inst.services:
-            if service.process is not None and service.process.returncode is not None:
-                raise RuntimeError(f"{service.name} exited with {service.process.returncode}")
+            if service.died:
+                raise RuntimeError(service.death_notice(log_dir))
         await asyncio.sleep(every)
+
+
+@contextlib.asynccontextmanager
+async def watched(inst: Installation, log_dir: Path) -> AsyncIterator[list[str]]:
+    """Say at once when a service dies while the block runs, and fail at its end naming
+    each (a test whose system crashed would otherwise only time out somewhere)."""
+    deaths: list[str] = []
+
+    async def note() -> None:
+        seen: set[int] = set()
+        while True:
+            for service in inst.services:
+                if service.died and id(service.process) not in seen:
+                    seen.add(id(service.process))
+                    deaths.append(service.death_notice(log_dir))
+                    say(deaths[-1])
+            await asyncio.sleep(0.5)
+
+    task = asyncio.create_task(note())
+    try:
+        yield deaths
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    if deaths:
+        raise RuntimeError("; ".join(deaths))
+
+
+@contextlib.asynccontextmanager
+async def installed(log_prefix: str) -> AsyncIterator[Running]:
+    """The hub and the desks as processes on a fresh vhost and databases (as ``make run``
+    starts them), watched for deaths nobody meant, stopped and removed afterwards."""
+    scratch = Scratch()
+    logs = Path(tempfile.mkdtemp(prefix=log_prefix))
+    async with aiohttp.ClientSession() as session:
+        try:
+            inst = await prepare(scratch)
+            try:
+                await start(inst, session, logs)
+                async with watched(inst, logs):  # a death nobody meant fails the block
+                    yield inst, session, logs
+            finally:
+                await inst.stop()
+        finally:
+            await scratch.close()
 
 
 async def guarded(inst: Installation, work: Awaitable[T]) -> T:

@@ -1,11 +1,12 @@
 """p99 of the statistics feed through HTTP next to the equivalent full-scan query.
 
-Run after ``make history`` (the same --checks/--years/--seed): it serves the hub's HTTP
-side on the loaded database, calls the all-time summary and a by-province by-month
-slice 1,000 times each, then rebuilds the same history as raw events in a temporary
-table and times the queries that would answer the same questions by scanning them.
+``make history`` runs it after loading (the same --checks/--years/--seed): it serves the
+hub's HTTP side on the loaded database, calls the all-time summary and a by-province
+by-month slice 1,000 times each, then rebuilds the same history as raw events in a
+temporary table and times the queries that would answer the same questions by scanning
+them. The database is the hub's (``XIECHA_HUB_DATABASE_URL``) unless --dsn says another.
 
-    python -m bench.stats_latency --dsn postgresql://postgres@127.0.0.1:5432/xiecha_hub
+    python -m bench.stats_latency [--dsn postgresql://postgres@127.0.0.1:5432/xiecha_hub]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from services.hub.app import create_web_app
 from services.hub.counting import china_day
 from services.hub.history import Plan, history
 from services.hub.map_data import PageConfig
+from services.hub.settings import HubSettings
 from services.hub.store import load_registry as registry_rows
 
 SUMMARY_SCAN = (
@@ -97,12 +99,13 @@ async def scan_p99(conn: asyncpg.Connection, plan: Plan, since: dt.date,
 
 
 async def main(a: argparse.Namespace) -> None:
+    a.dsn = a.dsn or HubSettings().database_url
     end = dt.date.today() - dt.timedelta(days=1)
     plan = Plan(a.checks, end.replace(year=end.year - a.years), end, a.seed)
     until = dt.date.today()
     since = until.replace(year=until.year - 1, day=1)
     served = await http_p99(a.dsn, a.port, since, until)
-    print(f"load average {os.getloadavg()[0]:.1f}; HTTP, 1000 calls each, p50 / p99:"
+    print(f"load average {_load()}; HTTP, 1000 calls each, p50 / p99:"
           f" all-time summary {served['summary_p50']:.2f} / {served['summary']:.2f} ms,"
           f" by-province by-month slice ({since} to {until})"
           f" {served['slice_p50']:.2f} / {served['slice']:.2f} ms")
@@ -115,13 +118,18 @@ async def main(a: argparse.Namespace) -> None:
         await conn.close()
     print(f"full scan of {int(scanned['events'])} events, SQL only, 20 runs, p50 / p99:"
           f" summary {scanned['summary_p50']:.0f} / {scanned['summary']:.0f} ms,"
-          f" slice {scanned['slice_p50']:.0f} / {scanned['slice']:.0f} ms")
+          f" slice {scanned['slice_p50']:.0f} / {scanned['slice']:.0f} ms"
+          f" (load average {_load()})")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dsn", required=True)
+    p.add_argument("--dsn", default=None, help="the hub's database by default")
     p.add_argument("--port", type=int, default=8191)
     p.add_argument("--checks", type=int, default=1_210_000)
     p.add_argument("--years", type=int, default=5)

@@ -43,6 +43,8 @@ class ErrorCode(StrEnum):
     """Kept in the dead-letter queue until this service is upgraded, then replayed."""
     SENDER_NOT_SERVED = "sender_not_served"
     STALE_REGISTRY = "stale_registry"
+    SIGNATURE_INVALID = "signature_invalid"
+    """A decided change without a valid SM2 signature of the desk serving its sender."""
     METHOD_NOT_ALLOWED = "method_not_allowed"
     # infrastructure
     SERVICE_UNAVAILABLE = "service_unavailable"

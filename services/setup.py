@@ -1,6 +1,8 @@
 """One-shot set-up of a whole installation: ``python -m services.setup``.
 
-Creates and migrates the hub's and every desk's database, loads the partner
+Creates and migrates the hub's and every desk's database (as their owner), grants the
+services' login roles their rows (``db.grant_service_role``), makes each desk's SM2 key
+if it has none, loads the partner
 registry, and provisions the broker (``provision_broker``): the vhost, its policies,
 every queue declared up front (so a message for a desk that has not started yet waits
 in its queue instead of coming back undeliverable), and one RabbitMQ user per desk and
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aio_pika
@@ -19,9 +22,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol import topology as names
-from services.common import db, topology
-from services.common.desks import default_desks
+from services.common import db, sm2, topology
+from services.common.desks import default_desks, desk_list
 from services.common.logs import configure_logging
+from services.common.paths import desk_key_file, keys_dir
 from services.common.rabbit_admin import RabbitAdmin
 from services.common.trust import service_url, vhost_of
 from services.hub.registry_loader import load_registry
@@ -39,10 +43,12 @@ class SetupSettings(BaseSettings):
     """The broker's admin identity, which declares the topology (the vhost is the path)."""
     amqp_passwords: dict[str, str] = {}
     """Password of each service's broker user, by 'hub' or desk region (JSON)."""
+    db_passwords: dict[str, str] = {}
+    """Password of the services' database roles xiecha_desk and xiecha_hub, by 'desk' or
+    'hub' (JSON); none set where PostgreSQL trusts local connections."""
 
     def desk_list(self) -> list[tuple[str, list[str]]]:
-        pairs = [item.split(":", 1) for item in self.desks.split(",") if item.strip()]
-        return [(region.strip(), provinces.split("+")) for region, provinces in pairs]
+        return desk_list(self.desks)
 
 
 def users(desks: Desks, vhost: str) -> dict[str, names.User]:
@@ -82,16 +88,20 @@ async def set_up(hub: HubSettings, setup: SetupSettings) -> tuple[int, dict[str,
     service's AMQP URL (by 'hub' or region)."""
     urls = await provision_broker(RabbitAdmin(hub.rabbit_admin_url), setup.admin_amqp_url,
                                   setup.desk_list(), setup.amqp_passwords)
+    keys = Path(hub.desk_keys_dir) if hub.desk_keys_dir else keys_dir()
     for region, _ in setup.desk_list():
+        sm2.ensure_key(desk_key_file(region, keys))  # a laptop's demo: every desk's key here
         dsn = setup.desk_dsn_template.format(region=region)
         await db.ensure_database(dsn)
         await db.migrate(dsn, "desk")
+        await db.grant_service_role(dsn, "desk", setup.db_passwords.get("desk", ""))
     await db.ensure_database(hub.database_url)
     await db.migrate(hub.database_url, "hub")
+    await db.grant_service_role(hub.database_url, "hub", setup.db_passwords.get("hub", ""))
     pool = await db.open_pool(hub.database_url, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
-            return await load_registry(conn, hub.agreements_csv), urls
+            return await load_registry(conn, hub.agreements_csv, hub.desk_keys()), urls
     finally:
         await pool.close()
 

@@ -12,6 +12,9 @@ import datetime as dt
 import json
 import os
 import secrets
+import shutil
+import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,13 +30,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from services.common import db
+from protocol.v1 import RequestEvent, RequestSubmitted
+from services.common import db, sm2
+from services.common.health import RUNTIME
+from services.common.paths import desk_key_file
 from services.common.rabbit_admin import RabbitAdmin
 from services.common.trust import user_of
 from services.desk.app import create_app as create_desk
 from services.desk.settings import DeskSettings
+from services.desk.signing import Signer
 from services.desk.store import investigators
 from services.hub.app import create_app as create_hub
+from services.hub.desk_keys import from_directory
 from services.hub.registry_loader import load_registry
 from services.setup import provision_broker
 
@@ -41,6 +49,7 @@ PG = os.environ.get("XIECHA_TEST_PG", "postgresql://postgres:postgres@127.0.0.1:
 AMQP = os.environ.get("XIECHA_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
 ADMIN = os.environ.get("XIECHA_TEST_RABBIT_ADMIN", "http://guest:guest@127.0.0.1:15672")
 
+SignedMessage = TypeVar("SignedMessage", RequestEvent, RequestSubmitted)
 T = TypeVar("T")
 
 
@@ -188,6 +197,9 @@ class DeskHandle:
     server: TestServer
     settings: DeskSettings
     tokens: dict[str, str] = field(default_factory=dict)
+    owner_dsn: str = ""
+    """The database as its owner (set-up, and tests playing someone who may alter rows);
+    ``settings.dsn`` is the service's role, xiecha_desk."""
 
     def url(self, path: str) -> str:
         return str(self.server.make_url(path))
@@ -213,6 +225,16 @@ class System:
     http: aiohttp.ClientSession
     hub_dsn: str
     _buses: dict[str, AbstractConnection] = field(default_factory=dict)
+    deaths: list[str] = field(default_factory=list)
+    """Background tasks that gave up (``watch_give_ups``): closing the system fails then."""
+    keys: Path = field(default_factory=Path)
+    """The desks' SM2 key files (``desk-<region>.key`` and ``.pub``), made for this system."""
+
+    def signed(self, message: SignedMessage) -> SignedMessage:
+        """A hand-made change signed by the desk serving its sender, as that desk would."""
+        region = self.serving(message.sender)
+        signer = Signer(region, sm2.read_key(desk_key_file(region, self.keys)))
+        return signer.message(message)[0]
 
     def serving(self, sender: str) -> str:
         """'hub' or the region of the desk that serves ``sender``."""
@@ -263,6 +285,22 @@ class System:
             await desk.server.close()
         await self.hub.close()
         await self.scratch.close()
+        if self.keys.name.startswith("xiecha-keys-"):  # made by start_system
+            shutil.rmtree(self.keys, ignore_errors=True)
+        if self.deaths:
+            raise RuntimeError("; ".join(self.deaths))
+
+
+def watch_give_ups(app: web.Application, service: str, deaths: list[str]) -> None:
+    """A service that runs in the test process has no process manager: a background task
+    that keeps failing would end the whole run with exit code 70. Name it instead, at once
+    on stderr and again when its system closes."""
+    def gave_up(task: str) -> None:
+        deaths.append(f"{service}: background task {task} kept failing and gave up"
+                      " (its process would exit with code 70)")
+        print(deaths[-1], file=sys.stderr, flush=True)
+
+    app[RUNTIME].supervisor.on_give_up = gave_up
 
 
 DESKS = {"zj": "33", "gd": "44", "sc": "51"}
@@ -293,29 +331,50 @@ async def start_system(
     scratch = Scratch()
     await scratch.open()
     urls = await scratch.provision(desks)
-    hub_dsn = scratch.dsn("hub")
-    hub_app = create_hub(hub_dsn, urls["hub"], **({"clock": clock} if clock else {}))
+    keys = Path(tempfile.mkdtemp(prefix="xiecha-keys-"))  # as set-up makes them
+    for region in desks:
+        sm2.ensure_key(desk_key_file(region, keys))
+    desk_keys = from_directory([(r, p.split(",")) for r, p in desks.items()], keys)
+    hub_dsn = await owned(scratch, "hub", "hub")
+    hub_app = create_hub(db.role_dsn(hub_dsn, "hub"), urls["hub"],
+                         **({"clock": clock} if clock else {}), desk_keys=desk_keys)
     hub = TestServer(hub_app)
     await hub.start_server()
+    deaths: list[str] = []
+    watch_give_ups(hub_app, "hub", deaths)
     pool = await db.open_pool(hub_dsn, min_size=1, max_size=1)
     async with pool.acquire() as conn:
-        await load_registry(conn)
+        await load_registry(conn, desk_keys=desk_keys)
     await pool.close()
     handles = {}
     for region, provinces in desks.items():
-        dsn = scratch.dsn(f"desk_{region}")
+        owner = await owned(scratch, "desk", f"desk_{region}")
+        dsn = db.role_dsn(owner, "desk")  # the service logs in as xiecha_desk
         settings = DeskSettings(region=region, provinces=provinces,
                                 database_url=await desk_dsn(region, dsn) if desk_dsn else dsn,
                                 amqp_url=urls[region],
+                                signing_key=str(desk_key_file(region, keys)),
                                 # a hand-moved clock: the test owns the only deadline tick
                                 deadline_check_seconds=0 if clock else 60, **desk_options)
         server = TestServer(create_desk(settings, **({"clock": clock} if clock else {})))
         await server.start_server()
-        handles[region] = DeskHandle(region, server, settings)
-    system = System(scratch, hub, handles, aiohttp.ClientSession(), hub_dsn)
+        watch_give_ups(server.app, f"desk-{region}", deaths)
+        handles[region] = DeskHandle(region, server, settings, owner_dsn=owner)
+    system = System(scratch, hub, handles, aiohttp.ClientSession(), hub_dsn, deaths=deaths,
+                    keys=keys)
     for handle in handles.values():
         await eventually(lambda h=handle: registry_ready(h.server.app), what="registry")
     return system
+
+
+async def owned(scratch: Scratch, service: str, name: str) -> str:
+    """A fresh database migrated by its owner, as set-up leaves it (the service's role
+    granted its rows); its owner's DSN."""
+    dsn = scratch.dsn(name)
+    await db.ensure_database(dsn)
+    await db.migrate(dsn, service)
+    await db.grant_service_role(dsn, service)
+    return dsn
 
 
 async def registry_ready(app: web.Application) -> bool:

@@ -76,6 +76,17 @@ class Transferred(Frozen):
     note: LongText | None = None
 
 
+class TransferReturned(Frozen):
+    """No desk serves the bureau a request was transferred to: the hand-over came back,
+    and the request is again in the inbox of the bureau that transferred it (``to``)."""
+
+    event: Literal["transfer_returned"] = "transfer_returned"
+    to: BureauCode
+    unserved: BureauCode
+    """The bureau no desk took the request for."""
+    reason: ShortText
+
+
 class PartiallyReplied(Frozen):
     event: Literal["partially_replied"] = "partially_replied"
     reply: ReplyContent
@@ -121,8 +132,8 @@ class Escalated(Frozen):
 
 Change = Annotated[
     Delivered | Undeliverable | Accepted | Rejected | InfoRequested | InfoProvided | Transferred
-    | PartiallyReplied | Replied | Withdrawn | Closed | DueDateAgreed | DueDateRefused
-    | Reminded | Escalated,
+    | TransferReturned | PartiallyReplied | Replied | Withdrawn | Closed | DueDateAgreed
+    | DueDateRefused | Reminded | Escalated,
     Field(discriminator="event"),
 ]
 

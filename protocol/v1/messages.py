@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from protocol.v1.bulk import BulkAnswersBody, BulkItemsBody
+from protocol.v1.chain import ChainAnsweredBody, ChainRequestedBody
 from protocol.v1.content import Frozen, RequestContent, RequestKind
 from protocol.v1.events import Change, RequesterChange
 from protocol.v1.files import ChunkBody, OfferedBody
@@ -24,8 +25,8 @@ from protocol.v1.joint import (
     JointFileChunkBody,
     JointRecordedBody,
 )
-from protocol.v1.registry import BureauRecord
-from protocol.v1.types import Address, BureauCode, LongText, ShortText
+from protocol.v1.registry import BureauRecord, DeskKey
+from protocol.v1.types import Address, BureauCode, LongText, ShortText, Signature
 
 
 def _now() -> dt.datetime:
@@ -62,6 +63,8 @@ class SubmittedBody(Frozen):
     transferred_from: BureauCode | None = None
     """Set when a recipient handed the request on; events continue after ``seq``."""
     seq: int = Field(0, ge=0)
+    signature: Signature | None = None
+    """SM2 signature of the sending desk over this body without it (``signed_body``)."""
 
 
 class RequestSubmitted(Message):
@@ -88,6 +91,8 @@ class EventBody(Frozen):
     due_date: dt.date
     """The request's due date after the change."""
     change: Change
+    signature: Signature | None = None
+    """SM2 signature of the deciding desk over this body without it (``signed_body``)."""
 
 
 class RequestEvent(Message):
@@ -201,8 +206,9 @@ class JointFileChunk(Message):
 
 EventType = Literal[
     "created", "sent", "delivered", "undeliverable", "accepted", "rejected", "info_requested",
-    "info_provided", "transferred", "partially_replied", "replied", "withdrawn", "closed",
-    "due_date_agreed", "due_date_refused", "reminded", "escalated", "item_answered",
+    "info_provided", "transferred", "transfer_returned", "partially_replied", "replied",
+    "withdrawn", "closed", "due_date_agreed", "due_date_refused", "reminded", "escalated",
+    "item_answered",
 ]
 
 
@@ -216,11 +222,22 @@ class EventRecordedBody(Frozen):
     on_time: bool | None = None
     """For 'replied': answered by the due date."""
     turnaround_days: int | None = Field(None, ge=0)
-    """For 'replied': calendar days from creation to the reply."""
+    """For 'replied': calendar days from creation to the reply; for 'accepted', to the
+    acceptance."""
     count: int = Field(1, ge=1, le=10_000)
     """For 'item_answered': how many items of a bulk request were newly answered."""
     kind: RequestKind | None = None
     """The request's kind, so the hub can slice its figures by kind (None: not told)."""
+    due_date_agreed: bool | None = None
+    """For 'replied': the due date in force was proposed by the recipient and agreed by
+    the requester (since the last transfer), so ``on_time`` says "by the agreed date"."""
+    rating: int | None = Field(None, ge=1, le=5)
+    """For 'closed': the requester's rating of the answer."""
+    overdue: bool | None = None
+    """For 'reminded': the deadline watch's reminder that the request is past its due date
+    (from then on it counts as overdue). For 'replied', 'rejected', 'withdrawn' and
+    'transferred': the request had such a reminder since its last transfer (it stops
+    counting as overdue). None or false otherwise; older desks never send it."""
 
 
 class RequestEventRecorded(Message):
@@ -254,6 +271,8 @@ class RegistryRequested(Message):
 class RegistryPublishedBody(Frozen):
     version: int = Field(ge=1)
     bureaus: tuple[BureauRecord, ...]
+    desks: tuple[DeskKey, ...] = ()
+    """Each desk's provinces and SM2 public key, as the hub's configuration has them."""
 
 
 class RegistryPublished(Message):
@@ -261,6 +280,20 @@ class RegistryPublished(Message):
 
     type: Literal["registry.published"] = "registry.published"
     body: RegistryPublishedBody
+
+
+class ChainRequested(Message):
+    """A party's desk -> the other party's desk: send me your chain of this request."""
+
+    type: Literal["chain.requested"] = "chain.requested"
+    body: ChainRequestedBody
+
+
+class ChainAnswered(Message):
+    """The other party's desk -> the asking desk: its chain of the request."""
+
+    type: Literal["chain.answered"] = "chain.answered"
+    body: ChainAnsweredBody
 
 
 AnyMessage = Annotated[
@@ -280,7 +313,9 @@ AnyMessage = Annotated[
     | JointCommand
     | JointCommandRefused
     | JointFileChunk
-    | JointRecorded,
+    | JointRecorded
+    | ChainRequested
+    | ChainAnswered,
     Field(discriminator="type"),
 ]
 
@@ -304,6 +339,8 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         JointCommandRefused,
         JointFileChunk,
         JointRecorded,
+        ChainRequested,
+        ChainAnswered,
     )
 }
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from protocol.v1.content import Frozen
-from protocol.v1.types import BureauCode, ProvinceCode
+from protocol.v1.types import BureauCode, ProvinceCode, PublicKey
 
 
 class AgreementStatus(StrEnum):
@@ -34,3 +34,11 @@ class BureauRecord(Frozen):
     location_approximate: bool = False
     """The source data has no coordinates for this division: those of its prefecture
     (or province) stand in, so it can still be a partner and be drawn on a map."""
+
+
+class DeskKey(Frozen):
+    """A regional desk, the provinces it serves and the public key of its SM2 signatures."""
+
+    region: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    provinces: tuple[ProvinceCode, ...] = Field(min_length=1)
+    public_key: PublicKey

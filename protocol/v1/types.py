@@ -25,6 +25,12 @@ SaneDate = Annotated[dt.date, Field(ge=EARLIEST, le=LATEST,
 Address = Annotated[str, StringConstraints(pattern=r"^(\d{6}|hub|desk\.[a-z0-9_-]{1,32})$")]
 """Who sends or receives a message: a bureau code, the hub, or a regional desk."""
 
+Signature = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16,160}$")]
+"""An SM2 signature (GB/T 32918), DER-encoded (r, s), in lower-case hex."""
+
+PublicKey = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")]
+"""An SM2 public key: x || y, 64 bytes in lower-case hex."""
+
 
 
 def no_nul(value: str) -> str:

@@ -90,6 +90,11 @@ class Consumer:
         return self._queue.name
 
     @property
+    def busy(self) -> bool:
+        """Some delivery is still being handled or settled."""
+        return bool(self._tasks)
+
+    @property
     def consuming(self) -> bool:
         """Registered with the broker on an open channel."""
         return self._tag is not None and not self._channel.is_closed
@@ -129,7 +134,14 @@ class Consumer:
             for observe in self._observers:
                 observe(self._queue.name, incoming.type or "", outcome,
                         time.perf_counter() - started)
-            await self._settle(incoming, outcome, reason)
+            try:
+                await self._settle(incoming, outcome, reason)
+            except Exception as exc:  # a task nobody awaits must not raise
+                # the channel went away with the message in hand (a broker restart): it
+                # was not acked, so the broker delivers it again, and a handled one is
+                # then recognised by its message id
+                log.warning("message not settled; the broker will redeliver it",
+                            error=f"{type(exc).__name__}: {exc}", outcome=str(outcome))
 
     async def _outcome(
         self, incoming: AbstractIncomingMessage

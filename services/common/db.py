@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import structlog
@@ -88,10 +88,12 @@ async def migrate(dsn: str, service: str) -> list[str]:
     applied: list[str] = []
     try:
         await conn.execute("SELECT pg_advisory_lock(4242)")
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migration"
-            " (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
+        if not await conn.fetchval("SELECT to_regclass('schema_migration') IS NOT NULL"):
+            # only the owner creates it; a service's role finds it made by set-up
+            await conn.execute(
+                "CREATE TABLE schema_migration"
+                " (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
         done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migration")}
         for path in migration_files(service):
             name = f"{path.parent.name}/{path.name}"
@@ -105,3 +107,58 @@ async def migrate(dsn: str, service: str) -> list[str]:
     finally:
         await conn.close()
     return applied
+
+
+SERVICE_ROLES = {"desk": "xiecha_desk", "hub": "xiecha_hub"}
+"""The role each service logs in as: it reads and writes rows, never changes the schema."""
+APPEND_ONLY = {
+    "desk": {"audit_log": "UPDATE, DELETE, TRUNCATE",
+             # the timeline is chained and signed: entries are added, and removed whole by
+             # retention, never changed
+             "request_event": "UPDATE, TRUNCATE"},
+    "hub": {},
+}
+"""What each service's role is refused on its own tables, beyond owning none of them."""
+
+
+async def grant_service_role(dsn: str, service: str, password: str = "") -> None:
+    """As the database's owner: make ``service``'s login role (if missing), grant it the
+    rows of every table but what ``APPEND_ONLY`` refuses; set its password if given."""
+    role = _quote(SERVICE_ROLES[service])
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"""DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SERVICE_ROLES[service]}')
+            THEN CREATE ROLE {role} LOGIN;
+            ELSIF NOT (SELECT rolcanlogin FROM pg_roles
+                       WHERE rolname = '{SERVICE_ROLES[service]}')
+            THEN ALTER ROLE {role} LOGIN;
+            END IF;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;  -- another database's
+        END $$""")
+        grants = [
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public"
+            f" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}",
+            *(f"REVOKE {what} ON {_quote(table)} FROM {role}, PUBLIC"
+              for table, what in APPEND_ONLY[service].items()),
+        ]
+        async with conn.transaction():
+            for sql in grants:
+                await conn.execute(sql)
+        if password:
+            await conn.execute(await conn.fetchval(
+                "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)",
+                SERVICE_ROLES[service], password))
+    finally:
+        await conn.close()
+
+
+def role_dsn(dsn: str, service: str, password: str = "") -> str:
+    """``dsn`` (host, port, database) as ``service``'s login role."""
+    parts = urlsplit(dsn)
+    host = parts.netloc.rpartition("@")[2]
+    auth = SERVICE_ROLES[service] + (f":{quote(password, safe='')}" if password else "")
+    return urlunsplit(parts._replace(netloc=f"{auth}@{host}"))

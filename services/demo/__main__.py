@@ -29,13 +29,17 @@ PROVINCES = {**OWN_DESKS, REST_REGION: ",".join(rest_of(OWN_DESKS.values()))}
 
 def services(base_port: int, setup: SetupSettings, amqp: dict[str, str]) -> list[Service]:
     """The hub and the desks, each connecting to the broker as its own user (``amqp``)."""
-    hub = Service("hub", "services.hub", base_port, {"XIECHA_HUB_HTTP_PORT": str(base_port),
-                                                      "XIECHA_HUB_AMQP_URL": amqp["hub"]})
+    roles = setup.db_passwords  # the services log in as their roles, not as the owner
+    hub = Service("hub", "services.hub", base_port, {
+        "XIECHA_HUB_HTTP_PORT": str(base_port), "XIECHA_HUB_AMQP_URL": amqp["hub"],
+        "XIECHA_HUB_DATABASE_URL": db.role_dsn(HubSettings().database_url, "hub",
+                                               roles.get("hub", ""))})
     desks = [
         Service(f"desk-{region}", "services.desk", base_port + i, {
             "XIECHA_DESK_REGION": region, "XIECHA_DESK_PROVINCES": provinces,
             "XIECHA_DESK_HTTP_PORT": str(base_port + i), "XIECHA_DESK_AMQP_URL": amqp[region],
-            "XIECHA_DESK_DATABASE_URL": setup.desk_dsn_template.format(region=region),
+            "XIECHA_DESK_DATABASE_URL": db.role_dsn(
+                setup.desk_dsn_template.format(region=region), "desk", roles.get("desk", "")),
         })
         for i, (region, provinces) in enumerate(PROVINCES.items(), start=1)
     ]
@@ -78,7 +82,8 @@ async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Pa
     desks = ",".join(f"{r}:{p.replace(',', '+')}" for r, p in PROVINCES.items())
     # The laptop demo's broker users get fresh passwords each run; guest only sets them up.
     passwords = {key: secrets.token_urlsafe(16) for key in ("hub", *PROVINCES)}
-    setup = SetupSettings(desks=desks, amqp_passwords=passwords)
+    setup = SetupSettings(desks=desks, amqp_passwords=passwords, db_passwords={
+        "desk": secrets.token_urlsafe(16), "hub": secrets.token_urlsafe(16)})
     version, amqp = await set_up(HubSettings(), setup)
     typer.echo(f"databases migrated, queues declared, partner registry version {version}")
     await add_demo_investigators(setup)
@@ -103,10 +108,7 @@ async def main_async(traffic: bool, interval: float, base_port: int, log_dir: Pa
             dying = asyncio.ensure_future(first_death(procs))
             await asyncio.wait({stopping, dying}, return_when=asyncio.FIRST_COMPLETED)
             if dying.done():
-                dead = dying.result()
-                code = dead.process.returncode if dead.process else None
-                typer.echo(f"xiecha: {dead.name} died (exit code {code});"
-                           f" see {log_dir}/{dead.name}.log", err=True)
+                typer.echo(dying.result().death_notice(log_dir), err=True)
                 failed = 1
             dying.cancel()
             stopping.cancel()

@@ -21,12 +21,34 @@ class Service:
     port: int
     env: dict[str, str]
     process: asyncio.subprocess.Process | None = None
+    meant_down: bool = False
+    """Stopped or killed on purpose (a crash test's SIGKILL): its exit is no failure."""
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def died(self) -> bool:
+        """Whether its process exited although nobody meant it to."""
+        return (self.process is not None and self.process.returncode is not None
+                and not self.meant_down)
+
+    def death_notice(self, log_dir: Path) -> str:
+        """One line naming the service that died, its exit code and its log."""
+        code = self.process.returncode if self.process else None
+        return (f"xiecha: {self.name} died unexpectedly (exit code {code});"
+                f" see {log_dir / f'{self.name}.log'}")
+
+    async def kill(self) -> None:
+        """SIGKILL, on purpose: no clean-up of any kind, and no death to report."""
+        self.meant_down = True
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
     async def start(self, log_dir: Path) -> None:
+        self.meant_down = False
         log = await asyncio.to_thread(_open_log, log_dir / f"{self.name}.log")
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", self.module, "serve",
@@ -35,6 +57,7 @@ class Service:
         )
 
     async def stop(self, grace: float = 10.0) -> None:
+        self.meant_down = True
         if self.process is None or self.process.returncode is not None:
             return
         self.process.send_signal(signal.SIGTERM)

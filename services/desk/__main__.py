@@ -21,7 +21,7 @@ from services.desk import parked as parked_events
 from services.desk.app import create_app
 from services.desk.settings import DeskSettings
 from services.desk.store import investigators
-from services.desk.verify import verify_request
+from services.desk.verify import ask, compared, verify_request
 
 T = TypeVar("T")
 cli = typer.Typer(add_completion=False, help=__doc__)
@@ -166,22 +166,43 @@ def parked(older_than: int = typer.Option(60, help="Minutes an event has waited"
 
 
 @cli.command()
-def verify(request_id: uuid.UUID) -> None:
-    """Check a request's timeline chain here; exit 1 and name the entry if it is broken."""
+def verify(request_id: uuid.UUID,
+           compare: bool = typer.Option(True, help="also compare with the other party's desk"),
+           wait: float = typer.Option(30.0, help="seconds to wait for the other desk")) -> None:
+    """Check a request's timeline chain and signatures here, then (``--compare``) against
+    the other party's desk over the bus (the desk must be running); exit 1 and name the
+    first entry that fails or differs, 2 when the other desk did not answer in time."""
     settings = DeskSettings()
-
-    async def go() -> tuple[bool, str]:
-        pool = await db.open_pool(settings.dsn, min_size=1, max_size=1)
-        try:
-            async with pool.acquire() as conn:
-                return await verify_request(conn, request_id)
-        finally:
-            await pool.close()
-
-    ok, verdict = asyncio.run(go())
+    ok, verdict = asyncio.run(_verify(settings, request_id, compare, wait))
     typer.echo(verdict)
     if not ok:
-        raise typer.Exit(1)
+        raise typer.Exit(2 if "did not answer" in verdict else 1)
+
+
+async def _verify(settings: DeskSettings, request_id: uuid.UUID, compare: bool,
+                  wait: float) -> tuple[bool, str]:
+    pool = await db.open_pool(settings.dsn, min_size=1, max_size=1)  # its JSON codec
+    try:
+        async with pool.acquire() as conn:
+            return await _verify_with(conn, settings, request_id, compare, wait)
+    finally:
+        await pool.close()
+
+
+async def _verify_with(conn: asyncpg.Connection, settings: DeskSettings,
+                       request_id: uuid.UUID, compare: bool, wait: float) -> tuple[bool, str]:
+    ok, verdict = await verify_request(conn, request_id)
+    if not ok or not compare:
+        return ok, verdict
+    check = await ask(conn, request_id, settings.hosts, dt.datetime.now(dt.UTC))
+    if not isinstance(check, uuid.UUID):
+        return ok, f"{verdict}\n{check}"
+    deadline = asyncio.get_running_loop().time() + wait
+    while (result := await compared(conn, check)) is None:
+        if asyncio.get_running_loop().time() > deadline:
+            return False, f"{verdict}\nthe other desk did not answer within {wait:g} s"
+        await asyncio.sleep(0.2)  # a person waits at the terminal; the answer comes by bus
+    return result[0], f"{verdict}\n{result[1]}"
 
 
 if __name__ == "__main__":

@@ -8,14 +8,14 @@ from functools import partial
 
 from aiohttp import web
 
-from services.common import housekeeping, metrics, openapi, outbox
+from services.common import housekeeping, metrics, openapi, outbox, sm2
 from services.common.handling import Dispatcher, MessageRefused, refusals, wrap
 from services.common.health import RUNTIME, health_response
 from services.common.http import json_ok, new_app
 from services.common.openapi import Op
 from services.common.runtime import Runtime
 from services.desk import metrics as desk_metrics
-from services.desk import registry
+from services.desk import registry, verify
 from services.desk import web as desk_web
 from services.desk.attachments import api as attachments_api
 from services.desk.attachments import inbound as attachments_inbound
@@ -41,6 +41,7 @@ from services.desk.requests.views import bureau_ref
 from services.desk.retention import Retention
 from services.desk.sessions import web as session_web
 from services.desk.settings import DeskSettings
+from services.desk.signing import Signer
 from services.desk.store import chain as chain_store
 from services.desk.store import registry as registry_store
 
@@ -56,11 +57,12 @@ def utc_now() -> dt.datetime:
 def handlers(settings: DeskSettings, clock: Clock, desk: Desk) -> Dispatcher:
     """Every message type the desk takes, registered by the feature that owns it."""
     bus = Dispatcher("desk")
-    RequestInbound(clock, settings.hosts).register(bus)
+    RequestInbound(clock, settings.hosts, desk.signer).register(bus)
     attachments_inbound.register(bus, clock)
     bulk_inbound.register(bus, clock)
     joint_inbound.register(bus, desk)
     registry.register(bus, clock)
+    verify.register(bus, clock)
     return bus
 
 
@@ -79,6 +81,15 @@ PRUNE = (
     # the firings of requests that can never run again
     housekeeping.Prune("deadline_rule_fired", "fired_at < $1 AND request_id IN (SELECT r.id"
                        f" FROM request r WHERE r.state IN ({_NEVER_AGAIN}))"),
+    # the coordinators' queue entries of requests that can never run again (the timeline
+    # keeps the escalation)
+    housekeeping.Prune("escalation", "escalated_at < $1 AND request_id IN (SELECT r.id"
+                       f" FROM request r WHERE r.state IN ({_NEVER_AGAIN}))"),
+    # chunks of a file whose offer never made it known here
+    housekeeping.Prune("attachment_chunk", "received_at < $1 AND NOT EXISTS (SELECT 1"
+                       " FROM attachment a WHERE a.id = attachment_chunk.attachment_id)"),
+    # comparisons of chains with the other desk, asked long ago (verify reads them at once)
+    housekeeping.Prune("chain_check", "asked_at < $1"),
 )
 """What the desk's housekeeping prunes after the retention window."""
 
@@ -99,21 +110,24 @@ def create_app(settings: DeskSettings, clock: Clock = utc_now) -> web.Applicatio
         await runtime.open()
         app[RUNTIME] = runtime
         app[metrics.POOL] = runtime.pool
+        signer = Signer(settings.region, sm2.ensure_key(settings.key_file))
         desk = app[desk_web.DESK] = Desk(
             runtime.pool, clock, registry.RegistryCache(), settings.limits, settings.hosts,
+            signer,
             before_transfer=[refuse_transfer_with_items], after_transfer=[forward_files],
             hide_after=dt.timedelta(days=settings.hide_personal_after_days),
             submit_request=submit_for, evidence_check=evidence_check,
         )
         app[desk_web.TOKENS] = gate.tokens = Tokens(runtime.pool)
         await runtime.start(wrap(handlers(settings, clock, desk), refusals(Refused, _refused)),
-                            after_publish=record_sent)
+                            after_publish=partial(record_sent, signer))
         async with runtime.pool.acquire() as conn, conn.transaction():
             await chain_store.set_algorithm(conn, settings.timeline_hash)
             have = await registry_store.version(conn)
             await outbox.enqueue(conn, registry.request_registry(settings.region, have))
         watch = DeadlineWatch(runtime.pool, clock, settings.province_codes, settings.hosts,
-                              settings.remind_before_days, settings.escalate_after_days)
+                              settings.remind_before_days, settings.escalate_after_days,
+                              signer)
         app[WATCH] = watch
         app[RETENTION] = keeper = Retention(runtime.pool, clock,
                                             dt.timedelta(days=settings.delete_after_days))

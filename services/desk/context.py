@@ -19,6 +19,7 @@ from services.desk.domain import privacy
 from services.desk.domain.request import Request
 from services.desk.domain.workflow import china_date
 from services.desk.registry import RegistryCache
+from services.desk.signing import Signer
 from services.desk.store.investigators import Investigator
 
 Clock = Callable[[], dt.datetime]
@@ -41,6 +42,8 @@ class Desk:
     limits: dict[str, int]
     hosts: Callable[[str], bool]
     """Whether a bureau's requests are kept by this desk (it hosts the bureau's province)."""
+    signer: Signer
+    """This desk's SM2 key: every timeline entry it decides is signed with it."""
     before_transfer: list[TransferHook] = field(default_factory=list)
     after_transfer: list[TransferHook] = field(default_factory=list)
     submit_request: RequestSubmit | None = None

@@ -17,6 +17,7 @@ from protocol.v1 import RegistryPublished, RegistryRequested
 from protocol.v1.registry import BureauRecord
 from services.common.handling import Dispatcher
 from services.desk.domain.errors import Refused
+from services.desk.store import desk_keys
 from services.desk.store import registry as registry_store
 
 
@@ -73,5 +74,7 @@ def register(bus: Dispatcher, clock: Callable[[], dt.datetime]) -> None:
         if why := version_refusal(await registry_store.version(conn), msg.body.version):
             raise Refused(ErrorCode.STALE_REGISTRY, why)
         await registry_store.replace(conn, msg.body.version, msg.body.bureaus, clock())
+        if msg.body.desks:  # the hub's word on the desks' keys, even at the same version
+            await desk_keys.replace(conn, msg.body.desks, clock())
 
     bus.register(RegistryPublished, on_published)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.paths import desk_key_file
 from services.common.trust import own_url
 from services.desk.domain import calendar
 
@@ -38,6 +40,10 @@ class DeskSettings(BaseSettings):
     deadline_check_seconds: float = Field(60.0, ge=0)
     """How often the background deadline watch runs; 0 turns it off (whoever moves the clock
     by hand, a test, then owns the only tick)."""
+
+    signing_key: str = ""
+    """This desk's SM2 private key file (its public key is the ``.pub`` beside it); when
+    empty, ``desk-<region>.key`` in XIECHA_KEYS_DIR (else .run/keys), made if missing."""
 
     timeline_hash: Literal["sm3", "sha256"] = "sm3"
     """Hash of the timeline's chain: SM3 (GB/T 32905) by default, SHA-256 by setting."""
@@ -80,6 +86,10 @@ class DeskSettings(BaseSettings):
     def broker_url(self) -> str:
         return own_url(self.amqp_url, self.amqp_password, "desk", self.region,
                        self.province_codes)
+
+    @property
+    def key_file(self) -> Path:
+        return Path(self.signing_key) if self.signing_key else desk_key_file(self.region)
 
     def hosts(self, bureau: str) -> bool:
         return bureau[:2] in self.province_codes

@@ -40,7 +40,7 @@ def serve() -> None:
     configure_logging("hub", s.log_level)
     pages = PageConfig(parse_desks(s.desks), s.map_approval_number)
     app = create_app(s.database_url, s.broker_url, concurrency=s.consumer_concurrency,
-                     pool_size=s.db_pool_size, page_config=pages)
+                     pool_size=s.db_pool_size, page_config=pages, desk_keys=s.desk_keys())
     run(app, s.http_host, s.http_port)
 
 
@@ -55,7 +55,7 @@ def load_registry_cmd() -> None:
         await db.migrate(s.database_url, "hub")
         pool = await db.open_pool(s.database_url, min_size=1, max_size=1)
         async with pool.acquire() as conn:
-            version = await load_registry(conn, s.agreements_csv)
+            version = await load_registry(conn, s.agreements_csv, s.desk_keys())
         await pool.close()
         return version
 
@@ -81,7 +81,7 @@ def simulate_history(
         try:
             async with pool.acquire() as conn:
                 if not await conn.fetchval("SELECT count(*) FROM registry_state"):
-                    await load_registry(conn, s.agreements_csv)
+                    await load_registry(conn, s.agreements_csv, s.desk_keys())
                 backend = await conn.fetchval("SELECT pg_backend_pid()")
                 with typer.progressbar(length=checks, label="checks") as bar:
                     loaded = await load_history(conn, plan, bar.update)

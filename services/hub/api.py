@@ -14,12 +14,16 @@ from protocol.v1.types import EARLIEST, LATEST, BureauCode, ProvinceCode, SaneDa
 from services.common.health import health_response
 from services.common.http import ApiError, json_ok
 from services.common.openapi import ANY_BYTES, Op
-from services.hub import exports, feed, joint_stats, store
+from services.hub import answers, exports, feed, joint_stats, store
 
 POOL = web.AppKey("pool", asyncpg.Pool)
+ANSWERS = web.AppKey("answers", answers.Answers)
 
 SLICE_COLUMNS = ("key", "month", "requests", "completed_checks", "on_time_rate",
-                 "average_turnaround_days")
+                 "average_turnaround_days", "median_turnaround_working_days",
+                 "p90_turnaround_working_days", "accepted_within_7_days_rate",
+                 "replied_with_agreed_date", "agreed_date_rate", "ratings", "average_rating",
+                 "overdue_now")
 
 
 def _date(request: web.Request, name: str) -> dt.date | None:
@@ -57,14 +61,23 @@ def _scopes(request: web.Request) -> dict[str, str]:
 
 async def stats(request: web.Request) -> web.Response:
     since, until = _period(request)
-    body: dict[str, Any] = {}
-    async with request.app[POOL].acquire() as conn:
-        for label, scope in _scopes(request).items():
+    scopes = _scopes(request)
+    joint_scope = joint_stats.scope(request.query.get("bureau"), request.query.get("province"))
+
+    async def compute(conn: asyncpg.Connection) -> bytes:
+        body: dict[str, Any] = {}
+        for label, scope in scopes.items():
             body[label] = await feed.summary(conn, scope, since, until)
-        body["joint"] = await joint_stats.figures(conn, joint_stats.scope(
-            request.query.get("bureau"), request.query.get("province")), since, until)
+        body["joint"] = await joint_stats.figures(conn, joint_scope, since, until)
         body |= await feed.coverage(conn)
-    return json_ok(body)
+        return answers.encoded(body)
+
+    key = ("stats", since, until, tuple(scopes.values()))
+    return _json(await request.app[ANSWERS].get(request.app[POOL], key, compute))
+
+
+def _json(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 def slice_of(request: web.Request) -> feed.Slice:
@@ -84,14 +97,22 @@ def slice_of(request: web.Request) -> feed.Slice:
 
 async def _slice_table(request: web.Request) -> tuple[feed.Slice, list[dict[str, Any]]]:
     s = slice_of(request)
-    async with request.app[POOL].acquire() as conn:
-        return s, await feed.slice_rows(conn, s)
+
+    async def compute(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+        return await feed.slice_rows(conn, s)
+
+    return s, await request.app[ANSWERS].get(request.app[POOL], ("rows", s), compute)
 
 
 async def slices(request: web.Request) -> web.Response:
-    s, rows = await _slice_table(request)
-    return json_ok({"by": s.by, "role": s.role, "from": s.since.isoformat(),
-                    "to": s.until.isoformat(), "rows": rows})
+    s = slice_of(request)
+
+    async def compute(conn: asyncpg.Connection) -> bytes:
+        return answers.encoded({"by": s.by, "role": s.role, "from": s.since.isoformat(),
+                                "to": s.until.isoformat(),
+                                "rows": await feed.slice_rows(conn, s)})
+
+    return _json(await request.app[ANSWERS].get(request.app[POOL], ("slices", s), compute))
 
 
 async def download(request: web.Request) -> web.Response:
@@ -129,11 +150,23 @@ async def bureau(request: web.Request) -> web.Response:
     raise ApiError(404, ErrorCode.UNKNOWN_BUREAU, f"no bureau with code {code}")
 
 
+async def _listen(app: web.Application) -> None:
+    await app[ANSWERS].listen(app[POOL])
+
+
+async def _stop_listening(app: web.Application) -> None:
+    await app[ANSWERS].stop(app[POOL])
+
+
 async def health(request: web.Request) -> web.Response:
     return await health_response(request.app)
 
 
 def add_routes(app: web.Application) -> None:
+    if ANSWERS not in app:  # the hub's app factory adds these routes once more (add_web)
+        app[ANSWERS] = answers.Answers()
+        app.on_startup.append(_listen)
+        app.on_cleanup.insert(0, _stop_listening)  # before the pool closes
     app.router.add_get("/v1/stats", stats)
     app.router.add_get("/v1/stats/slices", slices)
     app.router.add_get(r"/v1/stats/slices.{fmt:csv|xlsx}", download)

@@ -12,6 +12,7 @@ from services.common.health import RUNTIME
 from services.common.http import new_app
 from services.common.runtime import Runtime
 from services.hub import api, pages
+from services.hub.desk_keys import DeskKeys, no_keys
 from services.hub.inbound import HubInbound
 from services.hub.map_data import PageConfig
 from services.hub.outgoing import publish_registry
@@ -30,7 +31,9 @@ counts stay in the daily counters) and processed message ids."""
 
 def create_app(dsn: str, amqp_url: str, clock: Clock = utc_now, *,
                concurrency: int = 32, pool_size: int = 10,
-               page_config: PageConfig | None = None) -> web.Application:
+               page_config: PageConfig | None = None,
+               desk_keys: DeskKeys = no_keys) -> web.Application:
+    """The hub; ``desk_keys`` reads the desks' public keys it publishes with the registry."""
     app = new_app(64 * 1024)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
@@ -40,10 +43,10 @@ def create_app(dsn: str, amqp_url: str, clock: Clock = utc_now, *,
         app[RUNTIME] = runtime
         app[metrics.POOL] = runtime.pool
         app[api.POOL] = runtime.pool
-        await runtime.start(HubInbound(clock))
+        await runtime.start(HubInbound(clock, desk_keys))
         async with runtime.pool.acquire() as conn, conn.transaction():
             if await conn.fetchval("SELECT count(*) FROM registry_state"):
-                await publish_registry(conn, "registry-startup")
+                await publish_registry(conn, "registry-startup", desk_keys())
         runtime.supervisor.start("housekeeping", lambda: housekeeping.run(
             runtime.pool, PRUNE, clock, 3600,
             lambda: runtime.supervisor.mark_healthy("housekeeping")))

@@ -3,6 +3,8 @@
 ``stat_day``, ``stat_month`` and ``stat_total`` hold the same sums at three grains and
 move together in the transaction that records the event id, so a redelivered event never
 counts twice. A period is read as whole months plus the days of its partial months.
+Flows and kinds have no daily rows (nothing reads them by day). ``overdue_request``
+holds the per-request half of the overdue gauge until a mark and its end have met.
 """
 
 from __future__ import annotations
@@ -12,62 +14,92 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from protocol.v1.messages import EventRecordedBody
-from services.hub.counting import Increment, china_day, increments
+from services.hub.counting import (
+    Counted,
+    Increment,
+    by_day,
+    china_day,
+    increments,
+    overdue_change,
+    overdue_delta,
+    overdue_pair_done,
+    scopes_of,
+)
+
+Row = tuple[str, str, dt.date, int]
+"""(scope, metric, China day, amount): one counter's addition."""
 
 _ADD = {
-    # one statement per grain; rows are locked in the order of the increments (the
-    # shared 'all' scope first) by every event, so concurrent counting cannot deadlock
+    # one statement per grain, each row locked in (scope, metric, day) order by every
+    # transaction (``add`` sorts them), so concurrent counting cannot deadlock; stat_total
+    # is written last: its trigger moves ``stat_version``
     "stat_day": "INSERT INTO stat_day (scope, metric, day, n)"
-    " SELECT s, m, $4, n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(s, m, n)"
-    " ON CONFLICT (scope, metric, day) DO UPDATE SET n = stat_day.n + EXCLUDED.n",
+    " SELECT s, m, d, n FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[])"
+    " AS x(s, m, d, n) ON CONFLICT (scope, metric, day) DO UPDATE SET n = stat_day.n + EXCLUDED.n",
     "stat_month": "INSERT INTO stat_month (scope, metric, month, n)"
-    " SELECT s, m, date_trunc('month', $4::date)::date, n"
-    " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(s, m, n)"
+    " SELECT s, m, date_trunc('month', d)::date, sum(n)"
+    " FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[]) AS x(s, m, d, n)"
+    " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     " ON CONFLICT (scope, metric, month) DO UPDATE SET n = stat_month.n + EXCLUDED.n",
     "stat_total": "INSERT INTO stat_total (scope, metric, n)"
-    " SELECT s, m, n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(s, m, n)"
+    " SELECT s, m, sum(n) FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[])"
+    " AS x(s, m, d, n) GROUP BY 1, 2 ORDER BY 1, 2"
     " ON CONFLICT (scope, metric) DO UPDATE SET n = stat_total.n + EXCLUDED.n",
 }
 
 
-_COUNT_ONCE = (
-    # the event id and its increments in one statement: one round trip instead of four.
-    # The counters move only when the id is new. Each grain waits for the one before it
-    # (its sub-select reads the previous one's rows), so rows are locked day, month, total,
-    # each in the increments' order, as ``add`` does: concurrent counting cannot deadlock.
-    "WITH first AS (INSERT INTO counted_event (event_id, request_id, event_type, occurred_at)"
-    " VALUES ($5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true),"
-    " x AS MATERIALIZED (SELECT s, m, n, i FROM unnest($1::text[], $2::text[], $3::bigint[])"
-    "  WITH ORDINALITY AS u(s, m, n, i) WHERE EXISTS (SELECT FROM first)),"
-    " d AS (INSERT INTO stat_day (scope, metric, day, n) SELECT s, m, $4, n FROM x ORDER BY i"
-    "  ON CONFLICT (scope, metric, day) DO UPDATE SET n = stat_day.n + EXCLUDED.n RETURNING 1),"
-    " mo AS (INSERT INTO stat_month (scope, metric, month, n)"
-    "  SELECT s, m, date_trunc('month', $4::date)::date, n FROM x"
-    "  WHERE (SELECT count(*) FROM d) >= 0 ORDER BY i"
-    "  ON CONFLICT (scope, metric, month) DO UPDATE SET n = stat_month.n + EXCLUDED.n"
-    "  RETURNING 1),"
-    " t AS (INSERT INTO stat_total (scope, metric, n)"
-    "  SELECT s, m, n FROM x WHERE (SELECT count(*) FROM mo) >= 0 ORDER BY i"
-    "  ON CONFLICT (scope, metric) DO UPDATE SET n = stat_total.n + EXCLUDED.n RETURNING 1)"
-    " SELECT EXISTS (SELECT FROM first) AND (SELECT count(*) FROM t) >= 0"
-)
-
-
-async def count_event(conn: asyncpg.Connection, body: EventRecordedBody) -> bool:
+async def count_event(conn: asyncpg.Connection, body: Counted) -> bool:
     """Add the event to every counter it belongs to, once; False if already counted."""
-    scopes, names, amounts = (list(c) for c in zip(*increments(body), strict=True))
-    first: bool = await conn.fetchval(
-        _COUNT_ONCE, scopes, names, amounts, china_day(body.occurred_at),
+    first = await conn.fetchval(
+        "INSERT INTO counted_event (event_id, request_id, event_type, occurred_at)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
         body.event_id, body.request_id, body.event_type, body.occurred_at,
     )
-    return first
+    if not first:
+        return False
+    day = china_day(body.occurred_at)
+    rows = [(s, m, day, n) for s, m, n in increments(body)]
+    await add_rows(conn, rows + await _overdue(conn, body))
+    return True
+
+
+async def _overdue(conn: asyncpg.Connection, body: Counted) -> list[Row]:
+    """The overdue gauge's rows for this event (see ``counting.overdue_delta``)."""
+    change = overdue_change(body)
+    if change is None:
+        return []
+    # one statement takes the request's row or makes it: a mark and an end of the same
+    # request counted at once meet here, the second waits for the first to commit
+    row = await conn.fetchrow(
+        "INSERT INTO overdue_request AS o (request_id, requester, recipient, kind,"
+        " marked_on, open) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (request_id) DO UPDATE SET open = o.open"
+        " RETURNING xmax = 0 AS inserted, open, requester, recipient, kind, marked_on",
+        body.request_id, body.requester, body.recipient, body.kind,
+        china_day(body.occurred_at), change == "mark",
+    )
+    assert row is not None
+    found = None if row["inserted"] else row["open"]
+    if overdue_pair_done(change, found):
+        await conn.execute("DELETE FROM overdue_request WHERE request_id = $1", body.request_id)
+    delta = overdue_delta(change, found)
+    if not delta:
+        return []
+    return [(s, "overdue_now", row["marked_on"], delta)
+            for s in scopes_of(row["requester"], row["recipient"], row["kind"])]
 
 
 async def add(conn: asyncpg.Connection, incs: Sequence[Increment], day: dt.date) -> None:
-    scopes, names, amounts = (list(c) for c in zip(*incs, strict=True))
+    await add_rows(conn, [(s, m, day, n) for s, m, n in incs])
+
+
+async def add_rows(conn: asyncpg.Connection, rows: Sequence[Row]) -> None:
+    """Add ``rows`` to the day (scopes read by day only), month and all-time counters."""
+    ordered = sorted(rows)
     for table, sql in _ADD.items():
-        await conn.execute(sql, scopes, names, amounts, *(() if table == "stat_total" else (day,)))
+        part = [r for r in ordered if by_day(r[0])] if table == "stat_day" else ordered
+        if part:
+            await conn.execute(sql, *(list(c) for c in zip(*part, strict=True)))
 
 
 async def totals(
@@ -108,19 +140,22 @@ def _next_month(day: dt.date) -> dt.date:
 
 async def sliced(
     conn: asyncpg.Connection, prefix: str, metrics: Sequence[str],
-    since: dt.date, until: dt.date,
+    since: dt.date, until: dt.date, histograms: Sequence[str] = (),
 ) -> list[tuple[str, dt.date, dict[str, int]]]:
     """(scope, month, {metric: n}) of every scope starting with ``prefix``, month by month
-    from ``since``'s month to ``until``'s (whole months)."""
+    from ``since``'s month to ``until``'s (whole months): ``metrics`` and every metric
+    starting with one of ``histograms``."""
     # the scopes from the small all-time table, then exact key ranges of stat_month
     # (scope, metric, month) for each: rows read are the rows returned, one per cell out
+    ranges = "".join(f" OR (m.metric >= ${5 + i} AND m.metric < ${5 + i} || '~')"
+                     for i in range(len(histograms)))
     rows = await conn.fetch(
         "SELECT m.scope, m.month, array_agg(m.metric) AS metrics, array_agg(m.n) AS ns"
         " FROM stat_month m JOIN"
         " (SELECT DISTINCT scope FROM stat_total WHERE scope >= $1 AND scope < $1 || '~') t"
-        " ON m.scope = t.scope WHERE m.metric = ANY($4::text[])"
+        f" ON m.scope = t.scope WHERE (m.metric = ANY($4::text[]){ranges})"
         " AND m.month >= $2 AND m.month <= $3 GROUP BY m.scope, m.month",
-        prefix, since.replace(day=1), until, list(metrics),
+        prefix, since.replace(day=1), until, list(metrics), *histograms,
     )
     return [(r["scope"], r["month"], dict(zip(r["metrics"], r["ns"], strict=True)))
             for r in rows]

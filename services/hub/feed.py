@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.hub import counters, store
-from services.hub.figures import SLICE_METRICS, figures, slice_figures
+from services.hub.figures import ROW_METRICS, ROW_PREFIXES, figures, row_figures
 
 DIMENSIONS = {
     # by -> (scope prefix as requester, as recipient)
@@ -52,17 +52,18 @@ async def coverage(conn: asyncpg.Connection) -> dict[str, int]:
 
 async def slice_rows(conn: asyncpg.Connection, s: Slice) -> list[dict[str, Any]]:
     """One row per key and month: the key's figures in that month."""
-    cells = await counters.sliced(conn, s.prefix, SLICE_METRICS, s.since, s.until)
+    cells = await counters.sliced(conn, s.prefix, ROW_METRICS, s.since, s.until, ROW_PREFIXES)
     return [
         {"key": scope[len(s.prefix):], "month": month.strftime("%Y-%m"),
-         **slice_figures(counts)}
+         **row_figures(counts)}
         for scope, month, counts in sorted(cells, key=lambda c: (c[0], c[1]))
+        if any(counts.values())  # a gauge back at 0 leaves a row of 0s: nothing happened
     ]
 
 
 async def monthly(conn: asyncpg.Connection, scope: str, since: dt.date,
                   until: dt.date) -> list[dict[str, Any]]:
     """``scope``'s figures month by month (whole months from ``since``'s to ``until``'s)."""
-    cells = await counters.sliced(conn, scope, SLICE_METRICS, since, until)
-    return [{"month": m.strftime("%Y-%m"), **slice_figures(c)}
+    cells = await counters.sliced(conn, scope, ROW_METRICS, since, until, ROW_PREFIXES)
+    return [{"month": m.strftime("%Y-%m"), **row_figures(c)}
             for s, m, c in sorted(cells, key=lambda c: c[1]) if s == scope]

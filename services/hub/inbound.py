@@ -19,7 +19,8 @@ from protocol.v1 import AnyMessage, RegistryRequested, RequestEventRecorded
 from protocol.v1.messages import JointRecorded
 from services.common import outbox
 from services.common.handling import MessageRefused
-from services.hub import counters, joint_stats
+from services.hub import bulk_checks, counters, joint_stats
+from services.hub.desk_keys import DeskKeys, no_keys
 from services.hub.outgoing import publish_registry, undeliverable
 
 log = structlog.get_logger()
@@ -32,8 +33,8 @@ file's chunks are dead-lettered (its offer comes back, one note for the whole fi
 
 
 class HubInbound:
-    def __init__(self, clock: Callable[[], dt.datetime]) -> None:
-        self.clock = clock
+    def __init__(self, clock: Callable[[], dt.datetime], desk_keys: DeskKeys = no_keys) -> None:
+        self.clock, self.desk_keys = clock, desk_keys
 
     async def __call__(self, conn: asyncpg.Connection, message: AnyMessage) -> None:
         match message:
@@ -41,11 +42,13 @@ class HubInbound:
                 _party_of(message)
                 if not await counters.count_event(conn, message.body):
                     log.info("event already counted", event_id=str(message.body.event_id))
+                else:
+                    await bulk_checks.correct(conn, message.body)
             case JointRecorded():
                 if not await joint_stats.count(conn, message.body):
                     log.info("joint record already counted", event_id=str(message.body.event_id))
             case RegistryRequested():
-                await publish_registry(conn, message.correlation_id)
+                await publish_registry(conn, message.correlation_id, self.desk_keys())
             case _ if message.type not in _NOT_BOUNCED and message.sender.isdigit():
                 await outbox.enqueue(conn, undeliverable(message))
             case _:

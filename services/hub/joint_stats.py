@@ -53,11 +53,37 @@ def scope(bureau: str | None, province: str | None) -> str:
 
 async def figures(conn: asyncpg.Connection, scope_name: str, since: dt.date | None,
                   until: dt.date | None) -> dict[str, Any]:
-    """The ``joint`` part of the stats feed: all-time and, if asked, the period's."""
-    def pick(counts: dict[str, int]) -> dict[str, int]:
-        return {m.removeprefix("joint_"): counts.get(m, 0) for m in METRICS}
-
-    out: dict[str, Any] = {"all_time": pick(await counters.totals(conn, scope_name))}
+    """The ``joint`` part of the stats feed: all-time and, if asked, the period's; for
+    the unscoped feed also all-time figures by province and by bureau."""
+    out: dict[str, Any] = {"all_time": _short(await counters.totals(conn, scope_name))}
     if since or until:
-        out["period"] = pick(await counters.totals(conn, scope_name, since, until))
+        out["period"] = _short(await counters.totals(conn, scope_name, since, until))
+    if scope_name == "all":
+        out |= await breakdown(conn)
     return out
+
+
+_NAMES = {
+    "jnt:": "SELECT code AS key, name FROM bureau WHERE code = ANY($1::text[])",
+    "jntp:": "SELECT DISTINCT province AS key, province_name AS name FROM bureau"
+             " WHERE province = ANY($1::text[])",
+}
+
+
+async def breakdown(conn: asyncpg.Connection) -> dict[str, list[dict[str, Any]]]:
+    """All-time figures per province and per bureau (only those with joint action), the
+    busiest first, named from the registry: ``by_province`` and ``by_bureau``."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key, prefix in (("by_province", "jntp:"), ("by_bureau", "jnt:")):
+        sums = await counters.all_time_by_prefix(conn, prefix, METRICS)
+        names = {r["key"]: r["name"] for r in await conn.fetch(_NAMES[prefix], list(sums))}
+        found = [{"code": k, "name": names.get(k)} | _short(v) for k, v in sums.items()]
+        out[key] = sorted(found, key=lambda r: (-sum(r[m] for m in SHORT), r["code"]))
+    return out
+
+
+SHORT = tuple(m.removeprefix("joint_") for m in METRICS)
+
+
+def _short(counts: dict[str, int]) -> dict[str, int]:
+    return {m.removeprefix("joint_"): counts.get(m, 0) for m in METRICS}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
 from protocol import routing
 from protocol.errors import ErrorCode
 from protocol.v1 import AnyMessage, RegistryPublished, RequestUndeliverable
+from protocol.v1.registry import DeskKey
 from services.common import outbox
 from services.common.handling import MessageRefused
 from services.hub import store
@@ -27,12 +30,14 @@ def undeliverable(message: AnyMessage) -> RequestUndeliverable:
     )
 
 
-async def publish_registry(conn: asyncpg.Connection, correlation_id: str) -> None:
-    """Broadcast the whole registry to every desk (each keeps the newest version)."""
+async def publish_registry(conn: asyncpg.Connection, correlation_id: str,
+                           desks: Sequence[DeskKey] = ()) -> None:
+    """Broadcast the whole registry to every desk (each keeps the newest version), with
+    the desks' public keys."""
     version, bureaus = await store.load_registry(conn)
     if version == 0:
         raise MessageRefused(ErrorCode.REGISTRY_NOT_READY, "the hub has no registry loaded")
     await outbox.enqueue(conn, RegistryPublished(
         correlation_id=correlation_id, sender="hub", recipient=routing.ALL_DESKS,
-        body={"version": version, "bureaus": bureaus},
+        body={"version": version, "bureaus": bureaus, "desks": desks},
     ))

@@ -12,7 +12,7 @@ from aiohttp import web
 from protocol.errors import ErrorCode
 from services.common import pages
 from services.common.http import ApiError
-from services.hub import api, feed, map_data
+from services.hub import api, feed, joint_stats, map_data
 from services.hub.figures import METRICS
 
 HERE = Path(__file__).parent
@@ -48,9 +48,10 @@ async def stats_page(request: web.Request) -> dict[str, Any]:
         coverage = await feed.coverage(conn)
         by_month = await feed.monthly(conn, "all", s.since, s.until)
         by_province = await feed.slice_rows(conn, s)
+        joint = await joint_stats.figures(conn, "all", since, until)
     return {"summary": summary, "coverage": coverage, "slice": s, "metrics": METRICS,
             "months": by_month, "provinces": _provinces(by_province),
-            "query": request.query_string, "today": dt.date.today()}
+            "query": request.query_string, "today": dt.date.today(), "joint": joint}
 
 
 def _provinces(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.desks import default_desks
+from services.common.desks import default_desks, desk_list
+from services.common.paths import keys_dir
 from services.common.trust import own_url
+from services.hub.desk_keys import DeskKeys, from_directory
 
 
 class HubSettings(BaseSettings):
@@ -27,8 +31,15 @@ class HubSettings(BaseSettings):
     log_level: str = "INFO"
     desks: str = Field(default_factory=default_desks)
     """Which desk serves which provinces (region:code+code,...), shown on the map."""
+    desk_keys_dir: str = ""
+    """Where each desk's public key is (``desk-<region>.pub``); XIECHA_KEYS_DIR or .run/keys
+    when empty. The hub hands these keys to every desk with the registry."""
     map_approval_number: str = ""
     """The map's approval number (审图号) for the map page's footer."""
+
+    def desk_keys(self) -> DeskKeys:
+        directory = Path(self.desk_keys_dir) if self.desk_keys_dir else keys_dir()
+        return from_directory(desk_list(self.desks), directory)
 
     @property
     def broker_url(self) -> str:

@@ -275,3 +275,13 @@ def test_the_desks_serve_every_province_once_and_match_setup(compose: dict[str, 
     assert sorted(p for ps in hosted.values() for p in ps) == sorted(PROVINCES)
     assert "XIECHA_SETUP_DESKS" not in _env(_services(compose)["setup"])  # setup's default:
     assert dict(SetupSettings().desk_list()) == hosted
+
+
+def test_services_log_in_as_their_roles_and_setup_as_the_owner(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    for name, svc in _desks(compose).items():
+        assert urlsplit(_env(svc)["XIECHA_DESK_DATABASE_URL"]).username == "xiecha_desk", name
+    assert urlsplit(_env(services["hub"])["XIECHA_HUB_DATABASE_URL"]).username == "xiecha_hub"
+    setup = _env(services["setup"])
+    assert urlsplit(setup["XIECHA_HUB_DATABASE_URL"]).username == "postgres"  # migrates
+    assert {"desk", "hub"} <= set(json.loads(setup["XIECHA_SETUP_DB_PASSWORDS"]))

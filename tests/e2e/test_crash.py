@@ -15,7 +15,6 @@ counters equal a recount of the desks' timelines; no dead-letter queue holds any
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from bench.environment import ADMIN, AMQP, Installation, Scratch, prepare, start, token
+from bench.environment import ADMIN, AMQP, Installation, Running, installed, token
 from bench.traffic import reply_body, request_body
 from protocol import routing
 from services.common.rabbit_admin import RabbitAdmin
@@ -40,21 +39,13 @@ N = 60
 SENDERS, RECIPIENT = ("330110", "330106"), "510107"
 COUNTED = ("created", "sent", "delivered", "accepted", "replied")
 
-Env = tuple[Installation, aiohttp.ClientSession, Path]
+Env = Running
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def installation() -> AsyncIterator[Env]:
-    scratch = Scratch()
-    logs = Path(tempfile.mkdtemp(prefix="xiecha-crash-"))
-    async with aiohttp.ClientSession() as session:
-        try:
-            inst = await prepare(scratch)
-            await start(inst, session, logs)
-            yield inst, session, logs
-            await inst.stop()
-        finally:
-            await scratch.close()
+async def installation() -> AsyncIterator[Running]:
+    async with installed("xiecha-crash-") as running:
+        yield running
 
 
 async def call(session: aiohttp.ClientSession, method: str, url: str, bureau: str,
@@ -66,8 +57,7 @@ async def call(session: aiohttp.ClientSession, method: str, url: str, bureau: st
 
 async def crash(service: Service) -> None:
     assert service.process is not None
-    service.process.kill()  # SIGKILL: no clean-up of any kind
-    await service.process.wait()
+    await service.kill()  # SIGKILL: no clean-up of any kind
 
 
 async def restart(service: Service, session: aiohttp.ClientSession, logs: Path) -> None:

@@ -11,7 +11,6 @@ intact where it was shared, and the hub counted each figure once.
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from bench.environment import Installation, Scratch, prepare, start, token
+from bench.environment import Installation, Running, installed, token
 from services.demo.processes import Service
 from tests import evidence
 from tests.support import eventually
@@ -36,19 +35,9 @@ FILE = evidence.pdf(300_000)  # two chunks
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def installation() -> AsyncIterator[tuple[Installation, aiohttp.ClientSession, Path]]:
-    """The hub and three desks as processes on a fresh vhost and databases (as
-    ``make run`` starts them), removed afterwards."""
-    scratch = Scratch()
-    logs = Path(tempfile.mkdtemp(prefix="xiecha-joint-crash-"))
-    async with aiohttp.ClientSession() as session:
-        try:
-            inst = await prepare(scratch)
-            await start(inst, session, logs)
-            yield inst, session, logs
-            await inst.stop()
-        finally:
-            await scratch.close()
+async def installation() -> AsyncIterator[Running]:
+    async with installed("xiecha-joint-crash-") as running:
+        yield running
 
 
 async def call(session: aiohttp.ClientSession, method: str, url: str, bureau: str,
@@ -60,8 +49,7 @@ async def call(session: aiohttp.ClientSession, method: str, url: str, bureau: st
 
 async def crash(service: Service) -> None:
     assert service.process is not None
-    service.process.kill()  # SIGKILL: no clean-up of any kind
-    await service.process.wait()
+    await service.kill()  # SIGKILL: no clean-up of any kind
 
 
 async def restart(service: Service, session: aiohttp.ClientSession, logs: Path) -> None:

@@ -352,12 +352,12 @@ async def test_items_that_overtake_their_request_wait_for_it(
     items = BulkItems(correlation_id="overtake", sender=YUHANG, recipient=WUHOU,
                       body={"request_id": rid, "batch_id": uuid.uuid4(), "first_idx": 1,
                             "items": [{"kind": "merchant", "credit_code": credit_code(9)}]})
-    request = RequestSubmitted(
+    request = system.signed(RequestSubmitted(
         correlation_id="overtake", sender=YUHANG, recipient=WUHOU,
         body={"request_id": rid, "event_id": uuid.uuid4(), "requester": YUHANG,
               "recipient": WUHOU, "created_at": now, "created_by": "余杭 陈敏",
               "content": new_request(), "due_date": now.date() + dt.timedelta(days=14)},
-    )
+    ))
     for message in (items, request):
         await system.send(routing.DESK_EXCHANGE, routing.desk_key(WUHOU, message.type),
                           message.model_dump_json().encode(), str(message.message_id))

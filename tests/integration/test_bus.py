@@ -98,13 +98,13 @@ async def test_redelivered_request_is_delivered_once(
 ) -> None:
     rid, _ = await create_and_deliver(system)
     [row] = await fetch(system, "zj", "SELECT * FROM request WHERE id = $1", uuid.UUID(rid))
-    copy = RequestSubmitted(
+    copy = system.signed(RequestSubmitted(
         correlation_id=row["correlation_id"], sender=YUHANG, recipient=WUHOU,
         body={"request_id": row["id"], "event_id": uuid.uuid4(), "requester": YUHANG,
               "recipient": WUHOU, "created_at": row["created_at"],
               "created_by": row["created_by"], "content": json.loads(row["content"]),
               "due_date": row["due_date"]},
-    )
+    ))
     for _ in range(3):  # a re-sent copy (new message id), then redelivered twice (same id)
         await publish(system, routing.DESK_EXCHANGE, routing.desk_key(WUHOU, copy.type),
                       copy.model_dump_json().encode(), str(copy.message_id))
@@ -160,14 +160,15 @@ async def test_events_out_of_order_are_applied_in_order(
                         uuid.UUID(rid))
     facts = {"request_id": rid, "occurred_at": now, "actor": "武侯 王五", "bureau": WUHOU,
              "due_date": row["due_date"]}
-    accepted = RequestEvent(correlation_id="ooo", sender=WUHOU, recipient=YUHANG,
-                            body=facts | {"event_id": uuid.uuid4(), "seq": 2,
-                                          "state": "accepted", "change": {"event": "accepted"}})
-    replied = RequestEvent(correlation_id="ooo", sender=WUHOU, recipient=YUHANG,
-                           body=facts | {"event_id": uuid.uuid4(), "seq": 3, "state": "replied",
-                                         "occurred_at": now + dt.timedelta(seconds=1),
-                                         "change": {"event": "replied",
-                                                    "reply": {"findings": "查无此户"}}})
+    accepted = system.signed(RequestEvent(
+        correlation_id="ooo", sender=WUHOU, recipient=YUHANG,
+        body=facts | {"event_id": uuid.uuid4(), "seq": 2, "state": "accepted",
+                      "change": {"event": "accepted"}}))
+    replied = system.signed(RequestEvent(
+        correlation_id="ooo", sender=WUHOU, recipient=YUHANG,
+        body=facts | {"event_id": uuid.uuid4(), "seq": 3, "state": "replied",
+                      "occurred_at": now + dt.timedelta(seconds=1),
+                      "change": {"event": "replied", "reply": {"findings": "查无此户"}}}))
     # the reply overtakes the acceptance: it is parked (seen in the table) before #2 is sent
     await publish(system, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, replied.type),
                   replied.model_dump_json().encode(), str(replied.message_id))
@@ -197,11 +198,12 @@ async def test_event_from_a_bureau_not_party_is_dead_lettered(
     system: System, channel: aio_pika.abc.AbstractChannel
 ) -> None:
     rid, _ = await create_and_deliver(system)
-    forged = RequestEvent(correlation_id="forged", sender=TIANHE, recipient=YUHANG,
-                          body={"request_id": rid, "event_id": uuid.uuid4(), "seq": 2,
-                                "occurred_at": dt.datetime.now(dt.UTC), "actor": "冒充者",
-                                "bureau": TIANHE, "state": "accepted",
-                                "due_date": "2030-01-01", "change": {"event": "accepted"}})
+    # signed by Guangdong's desk, which serves the sender: the party check refuses it
+    forged = system.signed(RequestEvent(
+        correlation_id="forged", sender=TIANHE, recipient=YUHANG,
+        body={"request_id": rid, "event_id": uuid.uuid4(), "seq": 2,
+              "occurred_at": dt.datetime.now(dt.UTC), "actor": "冒充者", "bureau": TIANHE,
+              "state": "accepted", "due_date": "2030-01-01", "change": {"event": "accepted"}}))
     await publish(system, routing.DESK_EXCHANGE, routing.desk_key(YUHANG, forged.type),
                   forged.model_dump_json().encode(), str(forged.message_id))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import gc
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -245,4 +246,37 @@ async def test_a_newer_protocol_version_is_kept_not_dropped(
     assert headers["x-xiecha-error-code"] == "newer_protocol_version"
     assert not handled
     await consumer.stop()
+    await connection.close()
+
+
+async def test_a_message_in_hand_when_the_channel_closes_is_left_to_the_broker(
+    scratch: tuple[Scratch, asyncpg.Pool]
+) -> None:
+    s, pool = scratch
+    outcomes: list[Outcome] = []
+    unretrieved: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
+    channels: list[aio_pika.abc.AbstractChannel] = []
+
+    async def handler(conn: asyncpg.Connection, message: AnyMessage) -> None:
+        await channels[0].close()  # as a broker restart does, while the message is in hand
+
+    try:
+        connection, consumer, name = await consuming(s, pool, handler, outcomes)
+        channels.append(consumer._channel)
+        channel = await connection.channel()
+        await channel.default_exchange.publish(
+            aio_pika.Message(probe("in-hand").model_dump_json().encode()), name)
+        # When the handler's work is done but the ack cannot be sent
+        await eventually(until(lambda: outcomes == [Outcome.HANDLED] and not consumer.busy),
+                         what="the delivery handled and its task ended")
+        gc.collect()
+        # Then no task ended with an exception nobody retrieves, and the message is back
+        assert unretrieved == []
+        queue = await channel.declare_queue(name, passive=True)
+        assert queue.declaration_result.message_count == 1
+    finally:
+        loop.set_exception_handler(previous)
     await connection.close()

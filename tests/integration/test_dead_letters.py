@@ -119,10 +119,10 @@ async def test_an_event_parked_behind_a_lost_one_is_reported(
     # Given a request delivered at Wuhou, whose decided change #2 was lost on the way
     rid, _ = await create_and_deliver(system)
     now = dt.datetime.now(dt.UTC)
-    third = RequestEvent(correlation_id="lost", sender=WUHOU, recipient=YUHANG, body={
+    third = system.signed(RequestEvent(correlation_id="lost", sender=WUHOU, recipient=YUHANG, body={
         "request_id": rid, "actor": "武侯 王五", "bureau": WUHOU, "due_date": dt.date(2027, 1, 29),
         "event_id": uuid.uuid4(), "seq": 3, "state": "replied", "occurred_at": now,
-        "change": {"event": "replied", "reply": {"findings": "查无此户"}}})
+        "change": {"event": "replied", "reply": {"findings": "查无此户"}}}))
     sc_url = system.scratch.service_urls["sc"]  # published as Wuhou's desk, as it would be
     sc_bus = await aio_pika.connect(sc_url)
     exchange = await (await sc_bus.channel()).get_exchange(routing.DESK_EXCHANGE, ensure=False)

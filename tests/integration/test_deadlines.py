@@ -49,7 +49,8 @@ async def test_reminders_and_escalation_fire_once(clocked_system: System, clock:
     attempts = watch.attempts
     assert await watch.tick() == 0
     assert watch.attempts == attempts  # a rule that fired is not touched again
-    assert await DeadlineWatch(watch.pool, clock, ["33"], zj.settings.hosts, 2, 3).tick() == 0
+    assert await DeadlineWatch(watch.pool, clock, ["33"], zj.settings.hosts, 2, 3,
+                               watch.signer).tick() == 0
     seen = await away(lambda r: r["reminders"] == 1)
     assert seen["timeline"][-1]["type"] == "reminded"
     assert seen["timeline"][-1]["data"]["rule"] == "before_due"

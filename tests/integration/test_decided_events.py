@@ -28,15 +28,16 @@ async def test_an_outcome_local_rules_would_refuse_is_applied_not_parked(
     facts = {"request_id": rid, "actor": "武侯 王五", "bureau": WUHOU, "due_date": due}
     # When the deciding desk reports a reply straight from 'delivered' (a step this desk's
     # table does not allow) and then the requester's closing, decided there
-    replied = RequestEvent(correlation_id="newer-rules", sender=WUHOU, recipient=YUHANG,
-                           body=facts | {"event_id": uuid.uuid4(), "seq": 2, "state": "replied",
-                                         "occurred_at": now,
-                                         "change": {"event": "replied",
-                                                    "reply": {"findings": "查无此户"}}})
-    closed = RequestEvent(correlation_id="newer-rules", sender=WUHOU, recipient=YUHANG,
-                          body=facts | {"event_id": uuid.uuid4(), "seq": 3, "state": "closed",
-                                        "occurred_at": now + dt.timedelta(seconds=1),
-                                        "change": {"event": "closed", "rating": 4}})
+    replied = system.signed(RequestEvent(
+        correlation_id="newer-rules", sender=WUHOU, recipient=YUHANG,
+        body=facts | {"event_id": uuid.uuid4(), "seq": 2, "state": "replied",
+                      "occurred_at": now,
+                      "change": {"event": "replied", "reply": {"findings": "查无此户"}}}))
+    closed = system.signed(RequestEvent(
+        correlation_id="newer-rules", sender=WUHOU, recipient=YUHANG,
+        body=facts | {"event_id": uuid.uuid4(), "seq": 3, "state": "closed",
+                      "occurred_at": now + dt.timedelta(seconds=1),
+                      "change": {"event": "closed", "rating": 4}}))
     for msg in (replied, closed):
         await system.send(routing.DESK_EXCHANGE, routing.desk_key(YUHANG, msg.type),
                           msg.model_dump_json().encode(), str(msg.message_id))

@@ -141,8 +141,11 @@ async def test_forgeries_from_the_wrong_desk_are_all_refused(
         for msg in forgeries(rid, victim, victim if victim.isdigit() else WUHOU):
             outcomes[str(msg.message_id)] = (f"as {victim}: {msg.type}",
                                              await publish(system, "gd", msg))
-    # ... as one of its own bureaus, with a body naming the real parties ...
+    # ... as one of its own bureaus, with a body naming the real parties (decided changes
+    # signed with its own key, so the party check is what refuses them) ...
     for msg in forgeries(rid, TIANHE, WUHOU):
+        if isinstance(msg, m.RequestEvent | m.RequestSubmitted):
+            msg = system.signed(msg)
         if msg.type != "registry.requested":  # names no party: any desk may ask
             outcomes[str(msg.message_id)] = (f"body: {msg.type}",
                                              await publish(system, "gd", msg))

@@ -4,12 +4,14 @@ overdue, and the requester's deadline watch reminds and escalates it as any requ
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
 
 from services.desk.app import WATCH
 from services.desk.requests.deadlines import DeadlineWatch
+from tests.integration.test_pages import browser_of
 from tests.support import Clock, System, eventually, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -59,6 +61,16 @@ async def test_an_overdue_task_shows_in_progress_and_is_chased(clocked_system: S
     # Then the lead sees it overdue, and the member's desk got the reminder
     late = await view(zj, lead, lambda c: c["progress"][SC]["overdue"] == 1)
     assert late["progress"][SC]["tasks"][0]["request_id"] == rid
+    # and the lead's page shows the member's task pending, overdue as text and icon
+    page = await browser_of(zj, lead)
+    try:
+        async with page.get(zj.url(f"/joint/{cid}")) as resp:
+            html = await resp.text()
+    finally:
+        await page.close()
+    row = re.search(rf'data-bureau="{SC}".*?</tr>', html, re.S)
+    assert row and "data-pending>1<" in row.group(0), html
+    assert '<span class="badge overdue"><span aria-hidden="true">⏰</span> 1</span>' in row.group(0)
 
     async def reminded() -> Any:
         _, r = await s.call("GET", sc.url(f"/v1/requests/{rid}"), member)

@@ -89,7 +89,7 @@ async def test_a_member_accepts_through_the_page_and_the_lead_sees_it(two: Syste
             return html if status_of(html, SC) == "accepted" else None
         html = await eventually(accepted, what="Sichuan accepted on the lead's page")
         actions = set(re.findall(rf'action="/joint/{cid}/(act/[a-z]+|tasks)"', html))
-        assert actions == {"act/invite", "tasks", "act/close"}, actions
+        assert actions == {"act/invite", "tasks", "act/close", "act/note"}, actions
         # the joint timeline, in China Standard Time, in the lead desk's order
         assert "北京时间" in html and re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}</time>", html)
         assert html.index("创建了案件") < html.index("邀请了单位") < html.index("加入了案件")

@@ -101,7 +101,7 @@ def test_the_desk_domain_is_pure() -> None:
 def test_features_do_not_reach_into_each_other() -> None:
     shared = ("protocol", "services.common", "services.desk.domain", "services.desk.store",
               "services.desk.access", "services.desk.context", "services.desk.web",
-              "services.desk.auth", "services.desk.registry")
+              "services.desk.auth", "services.desk.registry", "services.desk.signing")
     for feature in ("requests", "attachments", "bulk", "joint"):
         own = f"services.desk.{feature}"
         assert breaking(f"{feature}: itself and the shared rooms", (*shared, own), own) == []

@@ -31,7 +31,8 @@ Path = tuple[tuple[Transition, State], ...]
 KEEPS_STATE = frozenset({T.AGREE_DUE_DATE, T.REFUSE_DUE_DATE, T.REMIND, T.ESCALATE})
 """Steps recorded on the timeline that leave the state where it is."""
 TARGET = {T.SUBMIT: S.CREATED, T.MARK_SENT: S.SENT, T.DELIVER: S.DELIVERED,
-          T.BOUNCE: S.UNDELIVERABLE, T.ACCEPT: S.ACCEPTED, T.REJECT: S.REJECTED,
+          T.BOUNCE: S.UNDELIVERABLE, T.RETURN: S.DELIVERED, T.ACCEPT: S.ACCEPTED,
+          T.REJECT: S.REJECTED,
           T.REQUEST_INFO: S.INFO_REQUESTED, T.PROVIDE_INFO: S.ACCEPTED,
           T.TRANSFER: S.TRANSFERRED, T.PARTIAL_REPLY: S.PARTIALLY_REPLIED, T.REPLY: S.REPLIED,
           T.WITHDRAW: S.WITHDRAWN, T.CLOSE: S.CLOSED}
@@ -92,7 +93,7 @@ def test_the_recipient_acts_only_on_what_was_delivered_to_it() -> None:
         for t, after in p:
             if ACTOR[t] is Party.RECIPIENT:
                 assert delivered, steps(p)
-            if t is T.DELIVER:
+            if t in (T.DELIVER, T.RETURN):  # a returned hand-over: back where it was
                 delivered = True
             if t is T.TRANSFER:  # the new recipient must receive it first
                 delivered = False
@@ -156,3 +157,14 @@ def test_nothing_leaves_an_end_and_every_illegal_step_is_refused_by_name() -> No
 def test_illegal_step_names_what_is_allowed() -> None:
     with pytest.raises(IllegalTransition, match="cannot reply a request that is delivered"):
         lifecycle.apply(State.DELIVERED, Transition.REPLY)
+
+
+def test_a_hand_over_comes_back_only_right_after_the_transfer_it_undoes() -> None:
+    returned = 0
+    for p in ALL:
+        s = steps(p)
+        for i, t in enumerate(s):
+            if t is T.RETURN:
+                returned += 1
+                assert s[i - 1] is T.TRANSFER, s
+    assert returned > 10

@@ -100,6 +100,12 @@ def joint_examples(cid: str, now: str) -> dict[str, object]:
                              "data": encode_chunk(b"%PDF-1.7")},
         "joint.recorded": {"event_id": str(uuid.uuid4()), "case_id": cid,
                            "metric": "joint_opened", "bureau": "330110", "occurred_at": now},
+        "chain.requested": {"check_id": str(uuid.uuid4()), "request_id": str(uuid.uuid4())},
+        "chain.answered": {"check_id": str(uuid.uuid4()), "request_id": str(uuid.uuid4()),
+                           "intact": True,
+                           "verdict": "4 entries, chain intact (sm3), signatures valid",
+                           "entries": [{"event_id": str(uuid.uuid4()), "seq": 1,
+                                        "type": "delivered", "digest": "ab" * 32}]},
     }
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from protocol.v1.chain import ChainEntry, canonical
 
 Algorithm = Literal["sm3", "sha256"]
 ALGORITHMS: tuple[Algorithm, ...] = ("sm3", "sha256")
@@ -29,8 +30,7 @@ def fields(*, event_id: uuid.UUID, request_id: uuid.UUID, seq: int | None, type:
 
 
 def entry_hash(algorithm: str, previous: bytes | None, entry: Mapping[str, Any]) -> bytes:
-    canonical = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.new(algorithm, (previous or b"") + canonical.encode()).digest()
+    return hashlib.new(algorithm, (previous or b"") + canonical(entry)).digest()
 
 
 @dataclass(frozen=True)
@@ -68,4 +68,34 @@ def verify(entries: Sequence[Stored]) -> Broken | None:
         if why:
             return Broken(e.position, str(e.entry.get("event_id")), str(e.entry.get("type")), why)
         previous = e.hash
+    return None
+
+
+def digest(entry: Mapping[str, Any]) -> str:
+    """SM3 of an entry's canonical fields, without its link: equal on both desks for an
+    entry both hold, whatever each desk's chain holds around it."""
+    return hashlib.new("sm3", canonical(entry)).hexdigest()
+
+
+def summary(entries: Sequence[Stored]) -> list[ChainEntry]:
+    """A chain as it travels to the other desk for comparison."""
+    return [ChainEntry(event_id=e.entry["event_id"], seq=e.entry["seq"], type=e.entry["type"],
+                       digest=digest(e.entry)) for e in entries]
+
+
+def first_difference(ours: Sequence[ChainEntry], theirs: Sequence[ChainEntry]) -> str | None:
+    """The first entry in which two desks' chains of one request differ, or None. A decided
+    (numbered) entry must be on both; a step only one desk records (sent, a note) need not."""
+    their = {e.event_id: e for e in theirs}
+    for position, e in enumerate(ours, start=1):
+        other = their.get(e.event_id)
+        if other is None and e.seq is not None:
+            return f"entry {position} ({e.type} #{e.seq}, event {e.event_id}) is missing there"
+        if other is not None and other.digest != e.digest:
+            return (f"entry {position} ({e.type}, event {e.event_id}) differs from the other"
+                    " desk's")
+    mine = {e.event_id for e in ours}
+    for e in theirs:
+        if e.seq is not None and e.event_id not in mine:
+            return f"the other desk's entry {e.type} #{e.seq} (event {e.event_id}) is missing here"
     return None

@@ -48,6 +48,8 @@ class Transition(StrEnum):
     MARK_SENT = "mark_sent"
     DELIVER = "deliver"
     BOUNCE = "bounce"
+    RETURN = "return"
+    """A hand-over no desk took comes back to the bureau that transferred it."""
     ACCEPT = "accept"
     REJECT = "reject"
     REQUEST_INFO = "request_info"
@@ -85,7 +87,8 @@ TABLE: dict[tuple[State | None, Transition], State] = {
     (S.TRANSFERRED, T.DELIVER): S.DELIVERED,
     (S.CREATED, T.BOUNCE): S.UNDELIVERABLE,
     (S.SENT, T.BOUNCE): S.UNDELIVERABLE,
-    (S.TRANSFERRED, T.BOUNCE): S.UNDELIVERABLE,  # no desk serves the new recipient
+    # no desk serves the new recipient: back in the inbox of the bureau that transferred it
+    (S.TRANSFERRED, T.RETURN): S.DELIVERED,
     (S.DELIVERED, T.ACCEPT): S.ACCEPTED,
     (S.DELIVERED, T.REJECT): S.REJECTED,
     (S.ACCEPTED, T.REJECT): S.REJECTED,
@@ -112,6 +115,7 @@ ACTOR: dict[Transition, Party] = {
     T.MARK_SENT: Party.SYSTEM,
     T.DELIVER: Party.SYSTEM,
     T.BOUNCE: Party.SYSTEM,
+    T.RETURN: Party.SYSTEM,
     T.ACCEPT: Party.RECIPIENT,
     T.REJECT: Party.RECIPIENT,
     T.REQUEST_INFO: Party.RECIPIENT,
@@ -132,6 +136,7 @@ EVENT_OF: dict[Transition, str] = {
     T.MARK_SENT: "sent",
     T.DELIVER: "delivered",
     T.BOUNCE: "undeliverable",
+    T.RETURN: "transfer_returned",
     T.ACCEPT: "accepted",
     T.REJECT: "rejected",
     T.REQUEST_INFO: "info_requested",

@@ -44,6 +44,20 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Marks:
+    """What a request's timeline holds since its last transfer that the hub's figures
+    need on an ending event: an overdue reminder, an agreed due date."""
+
+    overdue: bool = False
+    due_date_agreed: bool = False
+
+
+NO_MARKS = Marks()
+ENDING = frozenset({"replied", "rejected", "withdrawn", "transferred"})
+"""Events after which a request no longer runs at its recipient (no longer overdue there)."""
+
+
+@dataclass(frozen=True)
 class Request:
     id: uuid.UUID
     requester: str
@@ -96,6 +110,14 @@ class Request:
         """The other party of the request, seen from ``bureau``."""
         return self.recipient if bureau == self.requester else self.requester
 
+    def deciding_bureau(self, change: events.Change | None) -> str:
+        """The bureau whose desk decides ``change`` and reports it: the recipient, except
+        for a returned hand-over, which the bureau that transferred the request reports
+        (no desk serves the recipient it named)."""
+        if isinstance(change, events.TransferReturned) and self.transferred_from:
+            return self.transferred_from[-1]
+        return self.recipient
+
     def decide(self, step: Step) -> Request:
         """The request after ``step`` by this desk's rules; Refused if not allowed."""
         try:
@@ -139,6 +161,11 @@ def _effects(
             return replace(after, recipient=to, pending_due_date=None,
                            due_date=workflow.due_after_transfer(before.due_date, today),
                            transferred_from=(*before.transferred_from, before.recipient))
+        case events.TransferReturned(to=to):
+            if strict and before.transferred_from[-1:] != (to,):
+                raise Refused(ErrorCode.VALIDATION_FAILED,
+                              "a hand-over returns only to the bureau that transferred it")
+            return replace(after, recipient=to, transferred_from=before.transferred_from[:-1])
         case events.PartiallyReplied(reply=reply) | events.Replied(reply=reply):
             return replace(after, reply=reply.model_dump(mode="json"))
         case events.Closed(rating=rating):

@@ -138,6 +138,18 @@ def _check_sender(case: Case, sender: str, meta: j.SharedFile) -> None:
 async def download(desk: Desk, who: Investigator, case_id: uuid.UUID, file_id: uuid.UUID,
                    cid: str) -> tuple[j.SharedFile, bytes]:
     """The file's bytes, verified against its SHA-256; 409 instead of a damaged file."""
+    return await _verified(desk, who, case_id, file_id, cid, "joint_download")
+
+
+async def verify(desk: Desk, who: Investigator, case_id: uuid.UUID, file_id: uuid.UUID,
+                 cid: str) -> j.SharedFile:
+    """The stored file checked against its SHA-256 now (the page's *verify*); 409 if not."""
+    meta, _ = await _verified(desk, who, case_id, file_id, cid, "joint_verify")
+    return meta
+
+
+async def _verified(desk: Desk, who: Investigator, case_id: uuid.UUID, file_id: uuid.UUID,
+                    cid: str, action: str) -> tuple[j.SharedFile, bytes]:
     async with desk.pool.acquire() as conn, conn.transaction():
         case = await visible(conn, who, case_id)
         if not case.shows(who.bureau, "evidence_shared"):
@@ -151,5 +163,5 @@ async def download(desk: Desk, who: Investigator, case_id: uuid.UUID, file_id: u
             raise Refused(ErrorCode.ATTACHMENT_INCOMPLETE, "the file is still arriving")
         if row["status"] != "complete" or not store.intact(parts, meta, row["chunks"]):
             raise Refused(ErrorCode.CHECKSUM_MISMATCH, "the stored file fails its SHA-256")
-        await store.audit(conn, who, "joint_download", case_id, cid)
+        await store.audit(conn, who, action, case_id, cid)
         return meta, b"".join(parts)

@@ -184,3 +184,22 @@ async def audit(conn: asyncpg.Connection, who: Investigator, action: str,
         " correlation_id) VALUES ($1, $2, $3, $4, $5)",
         who.id, who.bureau, action, case_id, cid,
     )
+
+
+async def version(conn: asyncpg.Connection, case_id: uuid.UUID, bureau: str) -> str:
+    """Changes whenever what ``bureau`` sees of the case does: a new entry (seq), a file
+    settled, a refusal, a task's request moving (at the lead's desk). Indexed reads only."""
+    row = await conn.fetchrow(
+        "SELECT c.seq, c.updated_at,"
+        " (SELECT count(*) FROM joint_file f WHERE f.case_id = c.id"
+        "  AND f.status <> 'receiving') AS files,"
+        " (SELECT count(*) FROM joint_refusal r WHERE r.case_id = c.id"
+        "  AND r.bureau = $2) AS refused,"
+        " (SELECT max(q.updated_at) FROM joint_task t JOIN request q ON q.id = t.request_id"
+        "  WHERE t.case_id = c.id) AS tasks"
+        " FROM joint_case c WHERE c.id = $1", case_id, bureau)
+    if row is None:
+        return ""
+    tasks = row["tasks"].timestamp() if row["tasks"] else 0
+    return (f"{row['seq']}-{row['updated_at'].timestamp()}-{row['files']}-{row['refused']}"
+            f"-{tasks}")

@@ -159,3 +159,11 @@ async def mine(desk: Desk, who: Investigator, limit: int, cid: str) -> list[Case
         await audit.record(conn, who, "list_joint_cases", None, cid,
                            detail=audit.shown([c.id for c in cases]))
         return cases
+
+
+async def version(desk: Desk, who: Investigator, case_id: uuid.UUID) -> str:
+    """A token that changes whenever what ``who``'s bureau sees of the case does (for a
+    page's live part); not audited, as it shows nothing. 404 for a stranger."""
+    async with desk.pool.acquire() as conn:
+        await visible(conn, who, case_id)
+        return await store.version(conn, case_id, who.bureau)

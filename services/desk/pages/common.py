@@ -31,6 +31,7 @@ EVENTS = {
     "delivered": "delivered to the recipient", "undeliverable": "came back undeliverable",
     "accepted": "accepted", "rejected": "rejected", "info_requested": "asked for information",
     "info_provided": "provided information", "transferred": "transferred",
+    "transfer_returned": "transfer came back: no desk serves that bureau",
     "partially_replied": "replied in part", "replied": "replied", "withdrawn": "withdrew",
     "closed": "closed", "due_date_agreed": "agreed to the proposed due date",
     "due_date_refused": "refused the proposed due date", "reminded": "reminder (催办)",

@@ -61,7 +61,8 @@ def _answers(reply: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
 
 
 async def show(request: web.Request, error: str | None = None, status: int = 200,
-               bulk_report: dict[str, Any] | None = None) -> web.Response:
+               bulk_report: dict[str, Any] | None = None,
+               verification: dict[str, Any] | None = None) -> web.Response:
     session = await signed_in(request)
     rid = path_id(request)
     page = await context(request, session, rid)
@@ -69,7 +70,8 @@ async def show(request: web.Request, error: str | None = None, status: int = 200
     bulk = {"offers": offers(page["req"], page["party"]), "report": bulk_report,
             "counts": await counts(request, session, page["req"])}
     return render("request.html", request, session,
-                  page | {"error": error, "notice": notice, "bulk": bulk}, status)
+                  page | {"error": error, "notice": notice, "bulk": bulk,
+                          "verification": verification}, status)
 
 
 async def live(request: web.Request) -> web.Response:

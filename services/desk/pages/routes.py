@@ -13,9 +13,11 @@ from services.desk.pages import (
     create_form,
     escalations,
     files,
+    joint_files,
     joint_page,
     paper_page,
     request_page,
+    verify_page,
 )
 from services.desk.sessions import web as session_web
 
@@ -37,7 +39,10 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/joint/{id}", joint_page.show)
     r.add_post("/joint/{id}/act/{action}", joint_page.act)
     r.add_post("/joint/{id}/tasks", joint_page.assign)
-    r.add_get("/joint/{id}/evidence/{fid}", joint_page.download)
+    r.add_get("/joint/{id}/live", joint_page.live)
+    r.add_post("/joint/{id}/evidence", joint_files.upload)
+    r.add_get("/joint/{id}/evidence/{fid}", joint_files.download)
+    r.add_get("/joint/{id}/evidence/{fid}/verify", joint_files.verify)
     r.add_get("/requests/{id}", request_page.show)
     r.add_get("/requests/{id}/live", request_page.live)
     r.add_post("/requests/{id}/act/{action}", request_page.act)
@@ -47,3 +52,5 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/requests/{id}/items/answers", bulk_page.answer_items)
     r.add_get("/requests/{id}/items/sheet.xlsx", bulk_page.download_sheet)
     r.add_get("/requests/{id}/papers/{which:request|reply}.pdf", paper_page.paper)
+    r.add_post("/requests/{id}/verify", verify_page.start)
+    r.add_get("/requests/{id}/verify/{check}", verify_page.result)

@@ -85,7 +85,8 @@ async def create_group(
             {"recipients": codes}, now, who.name, key, digest,
         )
         for code in codes:
-            await submit(conn, new_request(who, code, content, due, cid, now, group_id=group_id))
+            await submit(conn, desk.signer,
+                         new_request(who, code, content, due, cid, now, group_id=group_id))
         await audit.record(conn, who, "create_group", None, cid)
         return group_id, False
 

@@ -25,6 +25,7 @@ from services.desk.domain.lifecycle import RUNNING, Transition
 from services.desk.domain.request import Step
 from services.desk.domain.workflow import china_date
 from services.desk.requests import apply, outgoing
+from services.desk.signing import Signer
 from services.desk.store import requests
 
 log = structlog.get_logger()
@@ -46,9 +47,10 @@ def rules_due(due: dt.date, today: dt.date, before_days: int, escalate_days: int
 class DeadlineWatch:
     def __init__(
         self, pool: asyncpg.Pool, clock: Callable[[], dt.datetime], provinces: Sequence[str],
-        hosts: Callable[[str], bool], before_days: int, escalate_days: int,
+        hosts: Callable[[str], bool], before_days: int, escalate_days: int, signer: Signer,
     ) -> None:
         self.pool, self.clock, self.provinces, self.hosts = pool, clock, list(provinces), hosts
+        self.signer = signer
         self.before_days, self.escalate_days = before_days, escalate_days
         self.attempts = 0
         """Transactions opened to fire a rule (a rule already fired costs none)."""
@@ -91,7 +93,7 @@ class DeadlineWatch:
             step = Step(transition, req.requester, ACTOR, self.clock(), change=change)
             try:
                 if self.hosts(req.recipient):
-                    await apply.originate(conn, req, step)
+                    await apply.originate(conn, self.signer, req, step)
                 else:
                     await outbox.enqueue(conn, outgoing.command(req, step))
             except Refused as exc:  # the request moved on meanwhile; the claim stays

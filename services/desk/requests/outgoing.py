@@ -11,8 +11,9 @@ from protocol.v1 import (
     RequestEvent,
     RequestEventRecorded,
     RequestSubmitted,
+    events,
 )
-from services.desk.domain.request import Request, Step
+from services.desk.domain.request import ENDING, NO_MARKS, Marks, Request, Step
 from services.desk.domain.workflow import china_date
 
 
@@ -42,21 +43,34 @@ def _submission(req: Request, event_id: uuid.UUID, recipient: str) -> dict[str, 
     }
 
 
-def recorded(req: Request, step: Step, after: Request) -> RequestEventRecorded:
+def recorded(req: Request, step: Step, after: Request,
+             marks: Marks = NO_MARKS) -> RequestEventRecorded:
     """The hub's copy of an event, so it can count it exactly once. It comes from a bureau
     of the desk that records it (the broker lets a desk speak only for its own bureaus):
-    a numbered change from the deciding desk's recipient, others from their own bureau."""
+    a numbered change from the deciding desk's recipient, others from their own bureau.
+    ``marks`` (read from the timeline for an ending event) tell the hub whether the
+    request stops counting as overdue and whether its due date was agreed."""
     body: dict[str, Any] = {
         "event_id": step.event_id, "request_id": req.id, "event_type": step.event_type,
-        # the recipient when the step was taken: a transfer is the transferring bureau's
-        "requester": req.requester, "recipient": req.recipient,
+        # the recipient when the step was taken: a transfer is the transferring bureau's,
+        # and so is a returned hand-over (the bureau it named was never a recipient)
+        "requester": req.requester, "recipient": req.deciding_bureau(step.change),
         "occurred_at": step.at, "kind": req.content.get("kind"),
     }
-    if step.event_type == "replied":
-        answered_on = china_date(step.at)
-        body["on_time"] = answered_on <= after.due_date
-        body["turnaround_days"] = max(0, (answered_on - china_date(req.created_at)).days)
-    sender = req.recipient if step.seq is not None else step.bureau
+    days = max(0, (china_date(step.at) - china_date(req.created_at)).days)
+    match step.event_type, step.change:
+        case "replied", _:
+            body |= {"on_time": china_date(step.at) <= after.due_date,
+                     "turnaround_days": days, "due_date_agreed": marks.due_date_agreed}
+        case "accepted", _:
+            body["turnaround_days"] = days
+        case "closed", events.Closed(rating=rating):
+            body["rating"] = rating
+        case "reminded", events.Reminded(rule=events.ReminderRule.OVERDUE):
+            body["overdue"] = True
+    if step.event_type in ENDING and marks.overdue:
+        body["overdue"] = True
+    sender = req.deciding_bureau(step.change) if step.seq is not None else step.bureau
     return RequestEventRecorded(correlation_id=req.correlation_id, sender=sender,
                                 recipient="hub", body=body)
 
@@ -64,7 +78,7 @@ def recorded(req: Request, step: Step, after: Request) -> RequestEventRecorded:
 def event(req: Request, step: Step, after: Request) -> RequestEvent:
     """A decided change and its outcome, for the requester's desk."""
     return RequestEvent(
-        correlation_id=req.correlation_id, sender=req.recipient,
+        correlation_id=req.correlation_id, sender=req.deciding_bureau(step.change),
         recipient=req.requester,
         body={
             "request_id": req.id, "event_id": step.event_id, "seq": step.seq,

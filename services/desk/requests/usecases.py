@@ -25,6 +25,7 @@ from services.desk.domain.lifecycle import Party, Transition
 from services.desk.domain.request import Request, Step
 from services.desk.domain.workflow import china_date
 from services.desk.requests import apply, outgoing, search
+from services.desk.signing import Signer
 from services.desk.store import audit, requests
 from services.desk.store.investigators import Investigator
 
@@ -68,18 +69,20 @@ def replay(old: Request, digest: bytes) -> Request:
     return old
 
 
-async def submit(conn: asyncpg.Connection, new: Request, key: str | None = None) -> Request | None:
-    """Store a new request, its 'created' entry and its messages; None on a key clash."""
+async def submit(conn: asyncpg.Connection, signer: Signer, new: Request,
+                 key: str | None = None) -> Request | None:
+    """Store a new request, its 'created' entry (sealed by the signature of the submission
+    the recipient's desk checks) and its messages; None on a key clash."""
     async with conn.transaction():  # savepoint: a lost key race must not abort the rest
         req = await requests.insert(conn, new, key)
     if req is None:
         return None
     created = Step(Transition.SUBMIT, new.requester, new.created_by, new.created_at)
-    await requests.add_event(conn, event_id=created.event_id, request_id=new.id, seq=None,
-                             type=created.event_type, bureau=new.requester,
+    submitted, seal = signer.message(outgoing.submitted(req, created.event_id))
+    await requests.add_event(conn, seal, event_id=created.event_id, request_id=new.id,
+                             seq=None, type=created.event_type, bureau=new.requester,
                              actor=new.created_by, at=new.created_at)
-    await outbox.enqueue(conn, outgoing.submitted(req, created.event_id),
-                         outgoing.recorded(req, created, req))
+    await outbox.enqueue(conn, submitted, outgoing.recorded(req, created, req))
     return req
 
 
@@ -97,8 +100,8 @@ async def create(
                                             content.subject.credit_code)
         if key and (old := await requests.by_idempotency_key(conn, who.bureau, key)):
             return replay(old, digest), True
-        req = await submit(conn, new_request(who, to.code, content, due, cid, now,
-                                             digest=digest), key)
+        req = await submit(conn, desk.signer, new_request(who, to.code, content, due, cid,
+                                                          now, digest=digest), key)
         if req is None:  # a concurrent retry with the same key won the race
             old = await requests.by_idempotency_key(conn, who.bureau, key or "")
             assert old is not None
@@ -116,8 +119,8 @@ async def submit_for(
     jurisdiction.require_partner(await desk.registry.current(conn), recipient)
     if recipient == who.bureau:
         raise Refused(ErrorCode.SAME_BUREAU, "a bureau cannot send a request to itself")
-    req = await submit(conn, new_request(who, recipient, content, deadline(desk, content, now),
-                                         cid, now))
+    due = deadline(desk, content, now)
+    req = await submit(conn, desk.signer, new_request(who, recipient, content, due, cid, now))
     assert req is not None  # no idempotency key, so no clash
     await audit.record(conn, who, "create", req.id, cid)
     return req
@@ -139,7 +142,7 @@ async def act(
             await outbox.enqueue(conn, outgoing.command(req, step))
             after = req
         else:
-            after = await apply.originate(conn, req, step)
+            after = await apply.originate(conn, desk.signer, req, step)
         if isinstance(change, events.Transferred) and not desk.hosts(change.to):
             for follow in desk.after_transfer:
                 await follow(conn, req, change.to)

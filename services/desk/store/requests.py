@@ -12,9 +12,11 @@ from typing import Any
 
 import asyncpg
 
+from protocol.v1.chain import canonical
 from services.desk.domain import chain as domain_chain
 from services.desk.domain.lifecycle import RUNNING, State
-from services.desk.domain.request import Request
+from services.desk.domain.request import Marks, Request
+from services.desk.domain.seal import Sealer
 from services.desk.store import chain
 
 FIELDS = (
@@ -91,23 +93,41 @@ async def save(
 
 
 async def add_event(
-    conn: asyncpg.Connection, *, event_id: uuid.UUID, request_id: uuid.UUID, seq: int | None,
-    type: str, bureau: str, actor: str, at: dt.datetime, data: dict[str, Any] | None = None,
+    conn: asyncpg.Connection, seal: Sealer, *, event_id: uuid.UUID, request_id: uuid.UUID,
+    seq: int | None, type: str, bureau: str, actor: str, at: dt.datetime,
+    data: dict[str, Any] | None = None,
 ) -> bool:
-    """Append to the timeline, chained by hash to the entry before; False when this event
-    id is already there."""
+    """Append to the timeline, chained by hash to the entry before and sealed by ``seal``
+    (this desk's signature, or the deciding desk's that came with the change); False
+    when this event id is already there."""
+    data = data or None  # a change with no fields: the same entry on both desks
     entry = domain_chain.fields(event_id=event_id, request_id=request_id, seq=seq, type=type,
                                 bureau=bureau, actor=actor, at=at, data=data)
     position, previous, digest, algorithm = await chain.link(conn, request_id, entry)
+    sealed = seal(canonical(entry))
     added = await conn.fetchval(
         "INSERT INTO request_event (event_id, request_id, seq, type, bureau, actor,"
-        " occurred_at, data, chain_pos, prev_hash, hash, hash_alg)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
+        " occurred_at, data, chain_pos, prev_hash, hash, hash_alg, signed, signature,"
+        " signed_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
         " ON CONFLICT DO NOTHING RETURNING true",
         event_id, request_id, seq, type, bureau, actor, at, data, position, previous, digest,
-        algorithm,
+        algorithm, sealed.statement.decode(), sealed.signature, sealed.by,
     )
     return bool(added)
+
+
+async def marks_since_transfer(conn: asyncpg.Connection, request_id: uuid.UUID) -> Marks:
+    """Whether the timeline holds, since the request's last transfer, the deadline watch's
+    overdue reminder and an agreed due date (for the hub's figures)."""
+    row = await conn.fetchrow(
+        "SELECT coalesce(bool_or(type = 'reminded' AND data->>'rule' = 'overdue'), false)"
+        " AS overdue, coalesce(bool_or(type = 'due_date_agreed'), false) AS agreed"
+        " FROM request_event WHERE request_id = $1 AND seq > coalesce((SELECT max(seq)"
+        " FROM request_event WHERE request_id = $1 AND type = 'transferred'), 0)",
+        request_id,
+    )
+    assert row is not None
+    return Marks(overdue=row["overdue"], due_date_agreed=row["agreed"])
 
 
 async def has_event(conn: asyncpg.Connection, event_id: uuid.UUID) -> bool:

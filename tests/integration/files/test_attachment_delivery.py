@@ -63,11 +63,11 @@ async def test_file_messages_ahead_of_their_request_wait_for_it(
     # When the request arrives (hand-made: zj never had it, so zj dead-letters its
     # "delivered" event; nothing else in this module looks at zj's dead letters)
     content = {k: v for k, v in new_request().items() if k != "recipient"}
-    await publish(system, RequestSubmitted(
+    await publish(system, system.signed(RequestSubmitted(
         correlation_id="test-late", sender=YUHANG, recipient=WUHOU, body={
             "request_id": rid, "event_id": uuid.uuid4(), "requester": YUHANG,
             "recipient": WUHOU, "created_at": "2026-11-27T08:00:00Z", "created_by": "余杭 陈敏",
-            "content": content, "due_date": "2026-12-31"}))
+            "content": content, "due_date": "2026-12-31"})))
     # Then, once the request is in, the file is taken too, whole, after a retry
     case = Case(system, rid, "", await sc.investigator(WUHOU))
 
