@@ -1,4 +1,5 @@
-"""Real network faults for tests: a TCP proxy in front of a server that can be cut.
+"""Real network faults for tests: a TCP proxy in front of a server that can be cut, and a
+broker outage for one vhost.
 
 A service pointed at the proxy sees exactly what an outage looks like (connections
 reset mid-query, new ones refused) while the shared server behind it keeps running
@@ -9,7 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from urllib.parse import urlsplit
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+from yarl import URL
+
+from tests.support import ADMIN, eventually
 
 
 class TcpProxy:
@@ -60,3 +68,35 @@ async def proxy_for(url: str) -> tuple[TcpProxy, str]:
     auth = parts.netloc.rpartition("@")[0]
     netloc = f"{auth}@127.0.0.1:{proxy.port}" if auth else f"127.0.0.1:{proxy.port}"
     return proxy, parts._replace(netloc=netloc).geturl()
+
+
+@contextlib.asynccontextmanager
+async def broker_outage(vhost: str, expected: int) -> AsyncIterator[None]:
+    """What a broker restart is to its clients, for ``vhost`` only (the shared broker keeps
+    running): its ``expected`` connections closed, and none accepted until the block ends
+    (a connection limit of 0 on the vhost, lifted afterwards)."""
+    url = URL(ADMIN)
+    base = str(url.with_user(None).with_password(None)).rstrip("/") + "/api"
+    v = quote(vhost, safe="")
+    headers = {"Authorization": aiohttp.encode_basic_auth(url.user or "guest",
+                                                          url.password or "guest")}
+    async with aiohttp.ClientSession(headers=headers) as s:
+
+        async def listed() -> list[Any] | None:  # the statistics may lag a few seconds
+            async with s.get(f"{base}/vhosts/{v}/connections") as r:
+                r.raise_for_status()
+                found: list[Any] = await r.json()
+            return found if len(found) >= expected else None
+
+        connections = await eventually(listed, within=30, what=f"{expected} connections")
+        async with s.put(f"{base}/vhost-limits/{v}/max-connections", json={"value": 0}) as r:
+            assert r.status in (200, 201, 204), await r.text()
+        try:
+            for c in connections:
+                async with s.delete(f"{base}/connections/{quote(c['name'], safe='')}",
+                                    headers={"X-Reason": "test: broker restart"}) as r:
+                    assert r.status in (204, 404), await r.text()
+            yield
+        finally:
+            async with s.delete(f"{base}/vhost-limits/{v}/max-connections") as r:
+                assert r.status in (200, 204), await r.text()

@@ -7,7 +7,6 @@ isolated without clean-up between them and never see each other's messages.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import os
@@ -16,11 +15,10 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import aio_pika
 import aiohttp
@@ -28,7 +26,6 @@ import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from yarl import URL
 
 from protocol.v1 import RequestEvent, RequestSubmitted
 from services.common import db, sm2
@@ -104,38 +101,6 @@ async def logged(log_file: Path, msg: str, *, within: float = 15.0, **fields: st
         return None
 
     return await eventually(entry, within=within, what=f"log entry {msg!r} {fields}")
-
-
-@contextlib.asynccontextmanager
-async def broker_outage(vhost: str, expected: int) -> AsyncIterator[None]:
-    """What a broker restart is to its clients, for ``vhost`` only (the shared broker keeps
-    running): its ``expected`` connections closed, and none accepted until the block ends
-    (a connection limit of 0 on the vhost, lifted afterwards)."""
-    url = URL(ADMIN)
-    base = str(url.with_user(None).with_password(None)).rstrip("/") + "/api"
-    v = quote(vhost, safe="")
-    headers = {"Authorization": aiohttp.encode_basic_auth(url.user or "guest",
-                                                          url.password or "guest")}
-    async with aiohttp.ClientSession(headers=headers) as s:
-
-        async def listed() -> list[Any] | None:  # the statistics may lag a few seconds
-            async with s.get(f"{base}/vhosts/{v}/connections") as r:
-                r.raise_for_status()
-                found: list[Any] = await r.json()
-            return found if len(found) >= expected else None
-
-        connections = await eventually(listed, within=30, what=f"{expected} connections")
-        async with s.put(f"{base}/vhost-limits/{v}/max-connections", json={"value": 0}) as r:
-            assert r.status in (200, 201, 204), await r.text()
-        try:
-            for c in connections:
-                async with s.delete(f"{base}/connections/{quote(c['name'], safe='')}",
-                                    headers={"X-Reason": "test: broker restart"}) as r:
-                    assert r.status in (204, 404), await r.text()
-            yield
-        finally:
-            async with s.delete(f"{base}/vhost-limits/{v}/max-connections") as r:
-                assert r.status in (200, 204), await r.text()
 
 
 def unique(prefix: str) -> str:

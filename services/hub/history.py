@@ -115,7 +115,9 @@ def _request(rng: random.Random, requester: str, recipient: str, day: dt.date,
         if day + dt.timedelta(days=DUE_DAYS + 1) <= end:
             ev("reminded", DUE_DAYS + 1, overdue=True)
         return out, 0
-    ev("accepted", accepted := rng.randint(0, 3), turnaround_days=accepted)
+    # most are taken on within days, a few only after a week or more
+    accepted = rng.randint(0, 3) if rng.random() < 0.95 else rng.randint(8, 12)
+    ev("accepted", accepted, turnaround_days=accepted)
     if rng.random() < 0.04:
         ev("transferred", accepted + 1)
     completed = 0

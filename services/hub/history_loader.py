@@ -11,22 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import asyncpg
 
-from services.hub import store
-from services.hub.counting import (
-    by_day,
-    china_day,
-    increments,
-    overdue_change,
-    overdue_delta,
-    overdue_pair_done,
-    scopes_of,
-)
+from services.hub import counting, store
 from services.hub.history import Plan, SimEvent, history
 
 Progress = Callable[[int], None]
@@ -58,10 +49,10 @@ class Tally:
     def count(self, body: SimEvent) -> None:
         self.counted.append((body.event_id, body.request_id, body.event_type,
                              body.occurred_at))
-        day, days = china_day(body.occurred_at), self.days
-        for scope, metric, n in increments(body):
+        day, days = counting.china_day(body.occurred_at), self.days
+        for scope, metric, n in counting.increments(body):
             days[(scope, metric, day)] += n
-        if (change := overdue_change(body)) is not None:
+        if (change := counting.overdue_change(body)) is not None:
             self._overdue(body, change, day)
 
     def _overdue(self, body: SimEvent, change: str, day: dt.date) -> None:
@@ -70,10 +61,10 @@ class Tally:
         if row is None:
             row = (change == "mark", body.requester, body.recipient, body.kind, day)
             self.overdue[body.request_id] = row
-        elif overdue_pair_done(change, found):
+        elif counting.overdue_pair_done(change, found):
             del self.overdue[body.request_id]
-        if delta := overdue_delta(change, found):
-            for scope in scopes_of(row[1], row[2], row[3]):
+        if delta := counting.overdue_delta(change, found):
+            for scope in counting.scopes_of(row[1], row[2], row[3]):
                 self.days[(scope, "overdue_now", row[4])] += delta
 
 
@@ -105,9 +96,12 @@ async def load_history(conn: asyncpg.Connection, plan: Plan,
 async def _write(conn: asyncpg.Connection, tally: Tally) -> int:
     """COPY the event ids, the open overdue rows and the sums at each grain; the keys are
     rebuilt once after the load instead of row by row (several times faster)."""
-    months: Counter[Key] = Counter()
+    month_of: dict[dt.date, dt.date] = {}  # a few thousand days, millions of sums
+    months: defaultdict[Key, int] = defaultdict(int)
     for (s, m, d), n in tally.days.items():
-        months[(s, m, d.replace(day=1))] += n
+        if (month := month_of.get(d)) is None:
+            month = month_of[d] = d.replace(day=1)
+        months[(s, m, month)] += n
     async with conn.transaction():
         await conn.execute("SET LOCAL maintenance_work_mem = '512MB'")  # in-memory key sorts
         for table in _KEYS:
@@ -117,19 +111,16 @@ async def _write(conn: asyncpg.Connection, tally: Tally) -> int:
         await _copy(conn, "overdue_request",
                     ((rid, *row[1:], row[0]) for rid, row in tally.overdue.items()),
                     ("requester", "recipient", "kind", "marked_on", "open"), "request_id")
-        await _copy(conn, "stat_day", ((s, m, d, n) for (s, m, d), n in tally.days.items()
-                                       if n and by_day(s)), ("scope", "metric", "day", "n"))
-        await _copy(conn, "stat_month", ((s, m, d, n) for (s, m, d), n in months.items() if n),
-                    ("scope", "metric", "month", "n"))
-        await conn.execute("INSERT INTO stat_total (scope, metric, n) SELECT scope, metric,"
-                           " sum(n) FROM stat_month GROUP BY 1, 2 ORDER BY 1, 2")
+        day_rows = [(s, m, d, n) for (s, m, d), n in tally.days.items() if n and counting.by_day(s)]
+        month_rows = [(s, m, d, n) for (s, m, d), n in months.items() if n]
+        await _copy(conn, "stat_day", day_rows, ("scope", "metric", "day", "n"))
+        await _copy(conn, "stat_month", month_rows, ("scope", "metric", "month", "n"))
+        status = await conn.execute("INSERT INTO stat_total (scope, metric, n)"
+                                    " SELECT scope, metric, sum(n) FROM stat_month GROUP BY 1, 2")
         for table, key in _KEYS.items():
             await conn.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({key})")
-        rows: int = await conn.fetchval(
-            "SELECT (SELECT count(*) FROM stat_day) + (SELECT count(*) FROM stat_month)"
-            " + (SELECT count(*) FROM stat_total)")
     await conn.execute("ANALYZE counted_event, stat_day, stat_month, stat_total")
-    return rows
+    return len(day_rows) + len(month_rows) + int(status.rsplit(" ", 1)[1])
 
 
 async def _copy(conn: asyncpg.Connection, table: str, records: Iterable[tuple[object, ...]],

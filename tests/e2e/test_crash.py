@@ -31,7 +31,8 @@ from bench.traffic import reply_body, request_body
 from protocol import routing
 from services.common.rabbit_admin import RabbitAdmin
 from services.demo.processes import Service
-from tests.support import broker_outage, eventually
+from tests.faults import broker_outage
+from tests.support import eventually
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
 

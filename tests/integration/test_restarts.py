@@ -11,7 +11,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from services.desk.app import create_app as create_desk
-from tests.support import System, broker_outage, eventually, new_request
+from tests.faults import broker_outage
+from tests.support import System, eventually, new_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -23,6 +23,7 @@ def test_the_history_completes_exactly_the_checks_asked_for_in_every_kind() -> N
             for scope, metric, n in increments(e):
                 if scope == "all":
                     totals[metric] += n
+            totals["overdue_now"] += e.event_type == "reminded"  # marks; some are answered
             kinds.add(e.kind)
             late += e.event_type == "replied" and not e.on_time
     # as the hub shows them: a bulk request's answered items, not its reply as well
@@ -31,6 +32,10 @@ def test_the_history_completes_exactly_the_checks_asked_for_in_every_kind() -> N
     assert len(kinds) == 5
     assert totals["rejected"] and totals["transferred"] and totals["withdrawn"] and late
     assert totals["created"] > totals["replied"] > totals["created"] * 0.8
+    # and what the newer figures need: late acceptances, agreed dates, ratings, overdue marks
+    assert 0 < totals["accepted_after_7d"] < totals["accepted"] * 0.1
+    assert totals["replied_agreed"] and totals["overdue_now"] > 0
+    assert sum(totals[f"rating:{r}"] for r in range(1, 6)) == totals["closed"]
 
 
 def test_the_same_plan_gives_the_same_history() -> None:
