@@ -5,7 +5,7 @@ PY := .venv/bin/python
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench schemas clean venv infra lock mutants docker docker-images test-docker history chaos
+.PHONY: run test lint bench soak schemas clean venv infra lock mutants docker docker-images test-docker history chaos
 
 venv:
 	@bash deploy/scripts/bootstrap-venv.sh
@@ -67,6 +67,9 @@ chaos: venv infra
 
 bench: venv infra
 	$(PY) -m bench.roundtrip $(ARGS)
+
+soak: venv infra
+	$(PY) -m bench.soak $(ARGS)
 
 schemas: venv
 	$(PY) -m protocol.schemas --write

@@ -36,12 +36,15 @@ ADMIN = os.environ.get("XIECHA_BENCH_RABBIT_ADMIN", "http://guest:guest@127.0.0.
 
 T = TypeVar("T")
 
-DESKS: dict[str, str] = {"zj": "33", "gd": "44", "sc": "51"}
-"""Region -> the province its desk hosts."""
+DESKS: dict[str, str] = {"zj": "33", "gd": "44", "sc": "51", "rest": "11,31"}
+"""Region -> the provinces its desk hosts (as ``make run``'s four desks)."""
 BUREAUS: dict[str, tuple[str, ...]] = {
     "zj": ("330110", "330106"), "gd": ("440106", "440305"), "sc": ("510104", "510107"),
+    "rest": ("110105", "310115"),
 }
-"""Six signed bureaus, two per desk, each with one investigator."""
+"""Eight signed bureaus, two per desk, each with one investigator."""
+POOL = os.environ.get("XIECHA_BENCH_POOL", "5")
+"""Database connections per service: the shared server allows 100 in all."""
 
 
 def token(bureau: str) -> str:
@@ -114,10 +117,22 @@ class Installation:
     hub: Service
     desks: dict[str, Service]
     desk_dsns: dict[str, str]
+    hub_dsn: str = ""
+    """The hub's database as its owner (the CPU meter finds its backends by name)."""
 
     @property
     def services(self) -> list[Service]:
         return [self.hub, *self.desks.values()]
+
+    def pids(self) -> dict[str, list[int]]:
+        """'hub' and 'desks' -> their process ids."""
+        def pid(service: Service) -> list[int]:
+            return [service.process.pid] if service.process is not None else []
+        return {"desks": [p for d in self.desks.values() for p in pid(d)], "hub": pid(self.hub)}
+
+    @property
+    def databases(self) -> list[str]:
+        return [dsn.rsplit("/", 1)[1] for dsn in (self.hub_dsn, *self.desk_dsns.values()) if dsn]
 
     async def stop(self) -> None:
         for service in reversed(self.services):
@@ -138,7 +153,8 @@ async def prepare(scratch: Scratch) -> Installation:
     hub_settings = HubSettings(database_url=hub_dsn, amqp_url=amqp_url,
                                rabbit_admin_url=ADMIN, log_level="WARNING")
     passwords = {key: secrets.token_urlsafe(16) for key in ("hub", *DESKS)}
-    setup = SetupSettings(desks=",".join(f"{r}:{p}" for r, p in DESKS.items()),
+    setup = SetupSettings(desks=",".join(f"{r}:{p.replace(',', '+')}"
+                                         for r, p in DESKS.items()),
                           desk_dsn_template=template, admin_amqp_url=amqp_url,
                           amqp_passwords=passwords)
     _, urls = await set_up(hub_settings, setup)
@@ -149,7 +165,7 @@ async def prepare(scratch: Scratch) -> Installation:
     return Installation(vhost, hub_service(db.role_dsn(hub_dsn, "hub"), urls["hub"]),
                         {r: desk_service(r, db.role_dsn(dsn, "desk"), urls[r])
                          for r, dsn in desk_dsns.items()},
-                        desk_dsns)
+                        desk_dsns, hub_dsn)
 
 
 async def add_investigators(dsn: str, bureaus: tuple[str, ...]) -> None:
@@ -166,7 +182,7 @@ def hub_service(dsn: str, amqp_url: str) -> Service:
     return Service("hub", "services.hub", port, {
         "XIECHA_HUB_DATABASE_URL": dsn, "XIECHA_HUB_AMQP_URL": amqp_url,
         "XIECHA_HUB_RABBIT_ADMIN_URL": ADMIN, "XIECHA_HUB_HTTP_PORT": str(port),
-        "XIECHA_HUB_LOG_LEVEL": "WARNING",
+        "XIECHA_HUB_LOG_LEVEL": "WARNING", "XIECHA_HUB_DB_POOL_SIZE": POOL,
     })
 
 
@@ -176,6 +192,7 @@ def desk_service(region: str, dsn: str, amqp_url: str) -> Service:
         "XIECHA_DESK_REGION": region, "XIECHA_DESK_PROVINCES": DESKS[region],
         "XIECHA_DESK_DATABASE_URL": dsn, "XIECHA_DESK_AMQP_URL": amqp_url,
         "XIECHA_DESK_HTTP_PORT": str(port), "XIECHA_DESK_LOG_LEVEL": "WARNING",
+        "XIECHA_DESK_DB_POOL_SIZE": POOL,
         # one simulated investigator per bureau calls far faster than a person
         "XIECHA_DESK_TOKEN_RATE": "100000", "XIECHA_DESK_TOKEN_BURST": "100000",
     })
@@ -255,14 +272,18 @@ async def installed(log_prefix: str) -> AsyncIterator[Running]:
 
 async def guarded(inst: Installation, work: Awaitable[T]) -> T:
     """Await ``work``, failing early if a service process dies meanwhile."""
-    task = asyncio.ensure_future(work)
-    guard = asyncio.create_task(watch(inst))
+    return await first_of(work, watch(inst))
+
+
+async def first_of(work: Awaitable[T], background: Awaitable[None]) -> T:
+    """``work``'s result; ``background`` runs beside it and fails it if it fails."""
+    task, helper = asyncio.ensure_future(work), asyncio.ensure_future(background)
     try:
-        done, _ = await asyncio.wait({task, guard}, return_when=asyncio.FIRST_COMPLETED)
-        if guard in done:
-            guard.result()
+        await asyncio.wait({task, helper}, return_when=asyncio.FIRST_COMPLETED)
+        if helper.done():
+            helper.result()
         return task.result()
     finally:
-        for t in (task, guard):
+        for t in (task, helper):
             t.cancel()
-        await asyncio.gather(task, guard, return_exceptions=True)
+        await asyncio.gather(task, helper, return_exceptions=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from urllib.parse import quote
 import aiohttp
 import asyncpg
 
+from bench import cpu
 from bench.environment import ADMIN, BUREAUS
 from services.common.rabbit_admin import RabbitAdmin
 
@@ -53,6 +55,7 @@ class HomeWatch:
     async def count(self) -> int:
         total = 0
         for region, conn in self._conns.items():
+            cpu.read_own()
             total += await conn.fetchval(f"SELECT count(*) {_REPLIED}", list(BUREAUS[region]))
         self.recorded = total
         return total
@@ -67,10 +70,32 @@ class HomeWatch:
             raise RuntimeError(f"{self.recorded} replies recorded at home, expected {n}")
         stamps: list[Stamp] = []
         for region, conn in self._conns.items():
+            cpu.read_own()
             rows = await conn.fetch(f"SELECT r.created_at, e.recorded_at {_REPLIED}",
                                     list(BUREAUS[region]))
             stamps += [(row["created_at"], row["recorded_at"]) for row in rows]
         return stamps
+
+
+    async def stamps_of(self, ids: list[str]) -> list[Stamp]:
+        """(created, reply recorded at home) of those of ``ids`` answered so far."""
+        stamps: list[Stamp] = []
+        for conn in self._conns.values():
+            cpu.read_own()
+            rows = await conn.fetch(
+                "SELECT r.created_at, e.recorded_at FROM request r JOIN request_event e"
+                " ON e.request_id = r.id AND e.type = 'replied' WHERE r.id = ANY($1::uuid[])",
+                ids)
+            stamps += [(row["created_at"], row["recorded_at"]) for row in rows]
+        return stamps
+
+    async def wait_ids(self, ids: list[str], interval: float = 0.25) -> list[Stamp]:
+        """Poll until every one of ``ids`` has its reply recorded at home; their stamps."""
+        while True:
+            stamps = await self.stamps_of(ids)
+            if len(stamps) >= len(ids):
+                return stamps
+            await asyncio.sleep(interval)
 
 
 async def hub_figures(session: aiohttp.ClientSession, hub_url: str) -> dict[str, int]:
@@ -85,12 +110,27 @@ async def wait_hub_replied(session: aiohttp.ClientSession, hub_url: str, n: int,
                            interval: float = 0.25) -> dict[str, int]:
     """Wait until the hub counted ``n`` replies (more than ``n`` is an error)."""
     while True:
-        figures = await hub_figures(session, hub_url)
+        try:
+            figures = await hub_figures(session, hub_url)
+        except aiohttp.ClientResponseError as exc:  # 503 while its database is away
+            if exc.status != 503:
+                raise
+            await asyncio.sleep(interval)
+            continue
         if figures["replied"] > n:
             raise RuntimeError(f"the hub counted {figures['replied']} replied, expected {n}")
         if figures["replied"] == n:
             return figures
         await asyncio.sleep(interval)
+
+
+async def hub_counted_exactly(session: aiohttp.ClientSession, hub_url: str, n: int) -> int:
+    """Wait for the hub to count ``n`` replies; fail if it counts any other number."""
+    replied = (await wait_hub_replied(session, hub_url, n))["replied"]
+    if replied != n:
+        raise RuntimeError(f"the hub counted {replied} replies of {n} checks")
+    print(f"  hub counted replied: {replied} of {n}", file=sys.stderr, flush=True)
+    return replied
 
 
 async def queue_publishes(vhost: str) -> dict[str, int]:

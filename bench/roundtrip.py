@@ -1,73 +1,64 @@
-"""``python -m bench.roundtrip [--requests 2000] [--window 64] [--json]``.
+"""``python -m bench.roundtrip [--requests 2000] [--window 64] [--rate R] [--json]``.
 
 Measures xiecha end to end on a throw-away installation (fresh vhost, fresh
-databases, the hub and three desks as separate processes): N requests, each from
-a bureau to one in another region, created through the HTTP API (at most
+databases, the hub and four desks as separate processes). Closed loop: N requests,
+each from a bureau to one in another region, created through the HTTP API (at most
 ``window`` creates in flight), accepted and answered by simulated investigators
-through the API. A round trip is complete when the reply is recorded at the
-requester's desk. Reported: round trips per second (N / wall time from the first
-create to the last reply recorded at home), p50 and p99 latency (reply recorded
-at home minus request created), and, on the same broker, the ceiling of a bare
-aio-pika request/reply with the same guarantees (bench/raw_broker.py).
+through the API. A check is complete when the reply is recorded at the requester's
+desk. Reported: checks per second (N / wall time from the first create to the last
+reply recorded at home), latency (reply recorded at home minus request created), CPU
+milliseconds per check of each component (bench/cpu.py); then open-loop phases at
+25, 50 and 80 % of that sustainable rate (bench/openloop.py; ``--rate R`` runs one
+phase at R instead of all this); the hub's count of replies, which must equal the
+checks made; and, on the same broker, the ceiling of a bare aio-pika request/reply
+with the same guarantees (bench/raw_broker.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import signal
-import tempfile
-from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import aiohttp
 import typer
 
-from bench import environment, observe, raw_broker, traffic
-from bench.environment import AMQP, Installation, Scratch, say
+from bench import harness, observe, openloop, raw_broker
+from bench.environment import AMQP, Installation, say
+from bench.harness import Options, Run
 from bench.report import Bus, EndToEnd, Result
 from services.common.logs import configure_logging
 
 
-async def drive(inst: Installation, session: aiohttp.ClientSession, home: observe.HomeWatch,
-                n: int, window: int, concurrency: int,
-                progress: traffic.Progress) -> list[observe.Stamp]:
-    """Create, answer and wait for all ``n`` replies to be recorded at home."""
-    pairs = traffic.plan(n)
-    expected = Counter(recipient for _, recipient in pairs)
-    urls = {region: desk.url for region, desk in inst.desks.items()}
-    api = traffic.Api(session)
-    async with asyncio.TaskGroup() as tg:
-        tg.create_task(traffic.create_all(api, urls, pairs, window, progress))
-        for bureau, count in expected.items():
-            url = urls[environment.region_of(bureau)]
-            tg.create_task(traffic.answer_all(api, url, bureau, count, concurrency, progress))
-        recorded = tg.create_task(home.wait_for(n))
-    return recorded.result()
+@dataclass
+class Measured:
+    e2e: EndToEnd | None
+    cpu_ms: dict[str, float]
+    phases: list[openloop.Phase]
+    checks: int
+    hub_replied: int
 
 
-async def end_to_end(inst: Installation, session: aiohttp.ClientSession, n: int, window: int,
-                     concurrency: int, patience: float) -> tuple[EndToEnd, int]:
-    """Run the load; (figures, replies counted by the hub)."""
-    progress = traffic.Progress()
-    async with observe.HomeWatch(inst.desk_dsns) as home:
-        def line() -> str:
-            return f"  {progress.line(n)}, recorded at home {home.recorded}/{n}"
-
-        ticker = asyncio.create_task(observe.report_every(5.0, line, say))
-        try:
-            async with asyncio.timeout(patience):
-                stamps = await environment.guarded(
-                    inst, drive(inst, session, home, n, window, concurrency, progress))
-                say(line())
-                figures = await observe.wait_hub_replied(session, inst.hub.url, n)
-        except TimeoutError:
-            raise RuntimeError(f"not finished within {patience:.0f} s: {line().strip()}") from None
-        finally:
-            ticker.cancel()
-    say(f"  hub counted replied: {figures['replied']} of {n}")
-    return EndToEnd.from_stamps(stamps), figures["replied"]
+async def load(run: Run) -> Measured:
+    """The closed loop (unless a fixed rate is asked for), then the open-loop phases."""
+    e2e: EndToEnd | None = None
+    cpu_ms: dict[str, float] = {}
+    done = 0
+    if run.opts.rate is None:
+        e2e, cpu_ms = await harness.closed_loop(run)
+        done = run.opts.n
+        rates = [(f"{p} %", e2e.round_trips_per_s * p / 100) for p in (25, 50, 80)]
+    else:
+        rates = [("fixed", run.opts.rate)]
+    phases = []
+    for label, rate in rates:
+        say(f"open loop at {label} ({rate:.1f}/s) for {run.opts.phase_seconds:.0f} s ...")
+        phases.append(await openloop.phase(label, run, rate, run.opts.phase_seconds, done))
+        say("  " + phases[-1].line())
+        done += phases[-1].checks
+    replied = await observe.hub_counted_exactly(run.api.session, run.inst.hub.url, done)
+    return Measured(e2e, cpu_ms, phases, done, replied)
 
 
 async def bus_counts(inst: Installation, session: aiohttp.ClientSession, n: int) -> Bus:
@@ -80,38 +71,18 @@ async def bus_counts(inst: Installation, session: aiohttp.ClientSession, n: int)
     return Bus(figures, await observe.settled_publishes(inst.vhost, settled))
 
 
-async def run(n: int, window: int, concurrency: int, patience: float) -> Result:
+async def run(opts: Options) -> Result:
     """Set up, measure end to end, then the bare broker; always remove what was made."""
-    task = asyncio.current_task()
-    assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)  # clean up too
-    scratch, log_dir = Scratch(), Path(tempfile.mkdtemp(prefix="xiecha-bench-"))
-    inst: Installation | None = None
-    finished = False
-    try:
-        say(f"setting up a fresh installation (suffix {scratch.suffix}) ...")
-        inst = await environment.prepare(scratch)
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            await environment.start(inst, session, log_dir)
-            say(f"end to end: {n} requests, window {window} ...")
-            e2e, replied = await end_to_end(inst, session, n, window, concurrency, patience)
-            bus = await bus_counts(inst, session, n)
+    async with harness.installation() as (scratch, inst, session):
+        measured = await harness.measure(inst, session, opts, load)
+        bus = await bus_counts(inst, session, measured.checks)
         await inst.stop()
-        say(f"raw broker: {n} round trips, window {window} ...")
+        say(f"raw broker: {opts.n} round trips, window {opts.window} ...")
         vhost = await scratch.new_vhost("raw")
-        async with asyncio.timeout(patience):
-            raw = await raw_broker.measure(f"{AMQP}/{vhost}", n, window)
-        finished = True
-        return Result(n, window, e2e, raw, replied, bus)
-    finally:
-        if inst is not None:
-            await inst.stop()
-        await scratch.close()
-        if finished:
-            shutil.rmtree(log_dir, ignore_errors=True)
-        else:
-            say(f"service logs kept in {log_dir}")
+        async with asyncio.timeout(opts.patience):
+            raw = await raw_broker.measure(f"{AMQP}/{vhost}", opts.n, opts.window)
+    return Result(opts.n, opts.window, measured.e2e, raw, measured.hub_replied, bus,
+                  measured.cpu_ms, measured.phases, measured.checks)
 
 
 cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -125,11 +96,18 @@ def main(
     concurrency: Annotated[int, typer.Option(
         min=1, help="Answers in flight per recipient bureau.")] = 16,
     timeout: Annotated[float, typer.Option(help="Seconds before a phase fails.")] = 900.0,
+    rate: Annotated[float | None, typer.Option(
+        min=0.1, help="Open loop only: offer this many checks per second.")] = None,
+    phase_seconds: Annotated[float, typer.Option(
+        min=1, help="Length of each open-loop phase.")] = 20.0,
+    profile: Annotated[Path | None, typer.Option(
+        help="py-spy the services for 20 s of the closed loop into this folder.")] = None,
 ) -> None:
-    """Measure end-to-end round trips against the bare broker's ceiling."""
+    """Measure end-to-end checks against the bare broker's ceiling."""
     configure_logging("bench", "WARNING")
+    opts = Options(requests, window, concurrency, timeout, rate, phase_seconds, profile)
     try:
-        result = asyncio.run(run(requests, window, concurrency, timeout))
+        result = asyncio.run(run(opts))
     except (KeyboardInterrupt, asyncio.CancelledError):
         say("interrupted; the services were stopped and the vhosts and databases removed")
         raise typer.Exit(130) from None

@@ -8,8 +8,10 @@ its inbox (state=delivered), then accepts and replies to each item through the A
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,8 +55,8 @@ class Progress:
     created: int = 0
     answered: Counter[str] = field(default_factory=Counter)
 
-    def line(self, n: int) -> str:
-        return f"created {self.created}/{n}, answered {sum(self.answered.values())}/{n}"
+    def line(self) -> str:
+        return f"created {self.created}, answered {sum(self.answered.values())}"
 
 
 class Api:
@@ -79,8 +81,7 @@ async def create_all(api: Api, urls: dict[str, str], pairs: list[Pair], window: 
 
     async def one(i: int, requester: str, recipient: str) -> None:
         async with slots:
-            url = f"{urls[region_of(requester)]}/v1/requests"
-            await api.call("POST", url, requester, request_body(recipient, i))
+            await create(api, urls, i, requester, recipient)
             progress.created += 1
 
     async with asyncio.TaskGroup() as tg:
@@ -88,9 +89,43 @@ async def create_all(api: Api, urls: dict[str, str], pairs: list[Pair], window: 
             tg.create_task(one(i, requester, recipient))
 
 
-async def answer_all(api: Api, desk_url: str, bureau: str, expected: int, concurrency: int,
-                     progress: Progress) -> None:
-    """Be ``bureau``'s investigator: accept and reply to ``expected`` delivered requests."""
+async def create(api: Api, urls: dict[str, str], i: int, requester: str, recipient: str) -> str:
+    """Create request ``i``; its id."""
+    url = f"{urls[region_of(requester)]}/v1/requests"
+    body = await api.call("POST", url, requester, request_body(recipient, i))
+    return str(body["id"])
+
+
+async def offer(api: Api, urls: dict[str, str], pairs: list[Pair], rate: float,
+                progress: Progress, first: int = 0) -> list[str]:
+    """Open loop: start create ``i`` at ``i / rate`` seconds, whatever the answers before it
+    do (a slow system does not slow the offered load); the ids created."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    ids: list[str] = []
+
+    async def one(i: int, requester: str, recipient: str) -> None:
+        ids.append(await create(api, urls, first + i, requester, recipient))
+        progress.created += 1
+
+    async with asyncio.TaskGroup() as tg:
+        for i, (requester, recipient) in enumerate(pairs):
+            await asyncio.sleep(max(0.0, started + i / rate - loop.time()))
+            tg.create_task(one(i, requester, recipient))
+    return ids
+
+
+Waiting = Callable[[], Awaitable[set[str]]]
+"""The ids of the requests delivered to a bureau and not yet accepted, from its desk."""
+
+
+async def answer_all(api: Api, desk_url: str, bureau: str, expected: int | None,
+                     concurrency: int, progress: Progress, bell: asyncio.Event,
+                     waiting: Waiting) -> None:
+    """Be ``bureau``'s investigator: accept and reply to ``expected`` delivered requests
+    (None: until cancelled), looking at the inbox whenever ``bell`` rings (its desk wrote
+    to its outbox, as it does when a request is delivered) and ``waiting`` shows one it
+    has not seen, and at least every second."""
     seen: set[str] = set()
     slots = asyncio.Semaphore(concurrency)
     listing = f"{desk_url}/v1/requests?box=inbox&state=delivered&limit=200"
@@ -102,18 +137,15 @@ async def answer_all(api: Api, desk_url: str, bureau: str, expected: int, concur
             await api.call("POST", f"{base}/reply", bureau, reply_body(item))
             progress.answered[bureau] += 1
 
-    pending: set[asyncio.Task[None]] = set()
     async with asyncio.TaskGroup() as tg:
-        while len(seen) < expected:
-            page = await api.call("GET", listing, bureau)
-            fresh = [item for item in page["items"] if item["id"] not in seen]
-            for item in fresh:
-                seen.add(item["id"])
-                task = tg.create_task(answer(item))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-            # list again once the answers in hand are nearly done, or after a short pause
-            while len(pending) > concurrency:
-                await asyncio.wait(set(pending), return_when=asyncio.FIRST_COMPLETED)
-            if not fresh:
-                await asyncio.sleep(0.05)
+        while expected is None or len(seen) < expected:
+            bell.clear()
+            if await waiting() - seen:
+                page = await api.call("GET", listing, bureau)
+                for item in page["items"]:
+                    if item["id"] not in seen:
+                        seen.add(item["id"])
+                        tg.create_task(answer(item))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(bell.wait(), 1.0)
+            await asyncio.sleep(0.01)  # a burst of writes rings once: one listing, not many

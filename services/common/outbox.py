@@ -40,16 +40,30 @@ AfterPublish = Callable[
 """Called in the relay's transaction with the rows just confirmed and when publishing began."""
 
 
-async def enqueue(conn: asyncpg.Connection, message: Message) -> None:
-    """Store ``message`` in the caller's transaction; the relay publishes it after commit."""
+_ENQUEUE = (
+    # one statement for all of a change's messages (one round trip, one NOTIFY); ids
+    # follow the order given, so the relay publishes them in that order
+    "INSERT INTO outbox (message_id, exchange, routing_key, message_type, correlation_id,"
+    " payload, sender, request_id) SELECT m, e, k, t, c, p, s, r FROM unnest($1::uuid[],"
+    " $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::uuid[])"
+    " WITH ORDINALITY AS x(m, e, k, t, c, p, s, r, i) ORDER BY i"
+)
+
+
+async def enqueue(conn: asyncpg.Connection, *messages: Message) -> None:
+    """Store ``messages`` in the caller's transaction; the relay publishes them after
+    commit, in this order."""
+    rows = [_row(message) for message in messages]
+    if not rows:
+        return
+    await conn.execute(_ENQUEUE, *(list(column) for column in zip(*rows, strict=True)))
+
+
+def _row(message: Message) -> tuple[object, ...]:
     exchange, key = routing.route(message.sender, message.recipient, message.type)
-    await conn.execute(
-        "INSERT INTO outbox (message_id, exchange, routing_key, message_type, correlation_id,"
-        " payload, sender, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        message.message_id, exchange, key, message.type, message.correlation_id,
-        message.model_dump_json().encode(), message.sender,
-        getattr(getattr(message, "body", None), "request_id", None),
-    )
+    return (message.message_id, exchange, key, message.type, message.correlation_id,
+            message.model_dump_json().encode(), message.sender,
+            getattr(getattr(message, "body", None), "request_id", None))
 
 
 def amqp_message(row: asyncpg.Record, user_id: str | None = None) -> aio_pika.Message:

@@ -1,4 +1,9 @@
-"""Running an aiohttp app until SIGINT/SIGTERM, shutting down without stack traces."""
+"""Running an aiohttp app until SIGINT/SIGTERM, shutting down without stack traces.
+
+The services run on uvloop (libuv's event loop): the work of a check is mostly many
+small socket reads and writes to PostgreSQL, RabbitMQ and HTTP clients, which libuv
+does with less CPU than the standard selector loop (README, Performance).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import signal
 
 import structlog
+import uvloop
 from aiohttp import web
 
 log = structlog.get_logger()
@@ -29,4 +35,4 @@ async def serve(app: web.Application, host: str, port: int) -> None:
 
 
 def run(app: web.Application, host: str, port: int) -> None:
-    asyncio.run(serve(app, host, port))
+    uvloop.run(serve(app, host, port))

@@ -13,7 +13,7 @@ import dataclasses
 
 import asyncpg
 
-from protocol.v1 import events
+from protocol.v1 import Message, events
 from services.common import outbox
 from services.desk.domain.lifecycle import Transition
 from services.desk.domain.request import ENDING, NO_MARKS, UNNUMBERED, Request, Step
@@ -57,9 +57,10 @@ async def originate(conn: asyncpg.Connection, signer: Signer, req: Request,
     await record(conn, seal, req, after, step)
     if step.transition is Transition.ESCALATE:  # into the recipient region's queue, here
         await requests.escalate(conn, req.id, after.recipient[:2], step.at)
-    await outbox.enqueue(conn, outgoing.recorded(req, step, after, marks))
+    messages: list[Message] = [outgoing.recorded(req, step, after, marks)]
     if step.seq is not None:
-        await outbox.enqueue(conn, message)
+        messages.append(message)
     if isinstance(step.change, events.Transferred):
-        await outbox.enqueue(conn, signer.message(outgoing.handed_on(req, step, after))[0])
+        messages.append(signer.message(outgoing.handed_on(req, step, after))[0])
+    await outbox.enqueue(conn, *messages)
     return after

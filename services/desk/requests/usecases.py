@@ -82,8 +82,7 @@ async def submit(conn: asyncpg.Connection, signer: Signer, new: Request,
     await requests.add_event(conn, seal, event_id=created.event_id, request_id=new.id,
                              seq=None, type=created.event_type, bureau=new.requester,
                              actor=new.created_by, at=new.created_at)
-    await outbox.enqueue(conn, submitted)
-    await outbox.enqueue(conn, outgoing.recorded(req, created, req))
+    await outbox.enqueue(conn, submitted, outgoing.recorded(req, created, req))
     return req
 
 

@@ -27,26 +27,18 @@ async def record(
     """One ``audit_log`` row, in the caller's transaction (no action without its record),
     chained to the investigator's previous row on the same request (one chain per
     investigator and request: concurrent calls on different requests do not wait)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 10))",
-                       f"{who.id} {request_id}")
-    last = await conn.fetchrow(
-        "SELECT chain_pos, hash, hash_alg, (SELECT algorithm FROM timeline_chain_config) AS alg"
-        " FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT chain_pos, hash, hash_alg"
-        " FROM audit_log WHERE investigator_id = $1 AND request_id IS NOT DISTINCT FROM $2"
-        " AND chain_pos IS NOT NULL ORDER BY chain_pos DESC LIMIT 1) AS l ON true",
-        who.id, request_id)
-    position = (last["chain_pos"] or 0) + 1
-    algorithm = last["hash_alg"] or last["alg"]
-    at = await conn.fetchval("SELECT now()")
+    # the lock, the last row and the transaction's time in one round trip (migration 017)
+    last = await conn.fetchrow("SELECT * FROM audit_chain_tail($1, $2)", who.id, request_id)
+    position, algorithm, at = last["pos"] + 1, last["alg"], last["at"]
     entry = _fields(who.id, who.bureau, action, request_id, attachment_id, correlation_id, at,
                     detail)
-    digest = chain.entry_hash(algorithm, last["hash"], entry)
+    digest = chain.entry_hash(algorithm, last["last_hash"], entry)
     await conn.execute(
         "INSERT INTO audit_log (at, investigator_id, bureau, action, request_id, attachment_id,"
         " correlation_id, chain_pos, prev_hash, hash, hash_alg, detail)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)",
         at, who.id, who.bureau, action, request_id, attachment_id, correlation_id, position,
-        last["hash"], digest, algorithm,
+        last["last_hash"], digest, algorithm,
         json.dumps(detail, ensure_ascii=False) if detail is not None else None,
     )
 

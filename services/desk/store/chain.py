@@ -15,15 +15,9 @@ async def link(conn: asyncpg.Connection, request_id: uuid.UUID,
                entry: dict[str, Any]) -> tuple[int, bytes | None, bytes, str]:
     """Position, previous hash, hash and algorithm of ``entry``, appended to its request's
     chain. Entries of one request are linked one at a time (a transaction-scoped lock)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 9))", str(request_id))
-    last = await conn.fetchrow(
-        "SELECT chain_pos, hash, hash_alg FROM request_event WHERE request_id = $1"
-        " AND chain_pos IS NOT NULL ORDER BY chain_pos DESC LIMIT 1", request_id)
-    if last is None:
-        algorithm = await conn.fetchval("SELECT algorithm FROM timeline_chain_config")
-        position, previous = 1, None
-    else:
-        algorithm, position, previous = last["hash_alg"], last["chain_pos"] + 1, last["hash"]
+    # the lock and the read of the last entry in one round trip (migration 017)
+    tail = await conn.fetchrow("SELECT * FROM timeline_chain_tail($1)", request_id)
+    position, previous, algorithm = tail["pos"] + 1, tail["last_hash"], tail["alg"]
     return position, previous, chain.entry_hash(algorithm, previous, entry), algorithm
 
 
