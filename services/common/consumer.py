@@ -25,6 +25,7 @@ import aio_pika
 import asyncpg
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 from pydantic import ValidationError
 
 from protocol import routing
@@ -34,6 +35,7 @@ from services.common.handling import Handler, MessageEarly, MessageRefused
 from services.common.retry import RetryPolicy
 
 log = structlog.get_logger()
+CANCEL_TIMEOUT = 5.0  # seconds a shutdown waits for the broker's cancel-ok
 
 
 class Outcome(StrEnum):
@@ -105,13 +107,25 @@ class Consumer:
     async def stop(self) -> None:
         """Stop taking deliveries and let the ones in hand finish; a message waiting out
         its back-off stays unacked, so the broker redelivers it when the channel closes."""
-        if self._tag is not None:
-            await self._queue.cancel(self._tag)
+        await self._cancel()
         for task in self._waiting:
             if task is not None:
                 task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _cancel(self) -> None:
+        """Tell the broker to stop sending; on a channel already lost (the broker is away, a
+        robust connection retrying) there is nothing to tell, and waiting for it would hang
+        the service's shutdown."""
+        tag, self._tag = self._tag, None
+        if tag is None or self._channel.is_closed:
+            return
+        try:
+            await asyncio.wait_for(self._queue.cancel(tag), CANCEL_TIMEOUT)
+        except (AMQPError, ChannelInvalidStateError, TimeoutError) as exc:
+            # lost meanwhile: the broker forgets a closed channel's consumers
+            log.warning("consumer not cancelled; its channel is gone", error=repr(exc))
 
     async def _spawn(self, incoming: AbstractIncomingMessage) -> None:
         await self._slots.acquire()

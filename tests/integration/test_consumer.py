@@ -26,6 +26,7 @@ from services.common import topology
 from services.common.consumer import Consumer, Outcome
 from services.common.handling import Handler
 from services.common.retry import RetryPolicy
+from tests.faults import broker_outage
 from tests.support import Scratch, eventually, unique, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -280,3 +281,32 @@ async def test_a_message_in_hand_when_the_channel_closes_is_left_to_the_broker(
     finally:
         loop.set_exception_handler(previous)
     await connection.close()
+
+
+async def test_a_consumer_stops_cleanly_while_its_broker_is_away(
+    scratch: tuple[Scratch, asyncpg.Pool]
+) -> None:
+    # Given a consumer on a robust connection, as the services run it
+    s, pool = scratch
+    connection = await aio_pika.connect_robust(s.amqp_url)
+    channel = await connection.channel()
+    await topology.declare_exchanges(channel)
+    [spec] = [q for q in topology.queues_for("hub") if q.name.endswith(".events")]
+    spec = dataclasses.replace(spec, name=unique("xiecha.v1.probe"))
+    await topology.declare_queue(channel, spec)
+    consumer = Consumer(pool, channel, await channel.get_queue(spec.name),
+                        _never_called, concurrency=1)
+    await consumer.start()
+    try:
+        # When the service shuts down while the broker has dropped it (not yet reconnected)
+        async with broker_outage(s.vhost, 1):
+            await eventually(until(lambda: not consumer.consuming), what="channel lost")
+            # Then stopping neither hangs nor raises (the shutdown goes on)
+            await asyncio.wait_for(consumer.stop(), 10)
+        assert not consumer.busy
+    finally:
+        await connection.close()
+
+
+async def _never_called(conn: asyncpg.Connection, message: AnyMessage) -> None:
+    raise AssertionError("no message was published")
