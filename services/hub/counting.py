@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Protocol
 
-from services.hub.workdays import working_days_between
+from protocol.workdays import working_days_between
 
 CHINA = zoneinfo.ZoneInfo("Asia/Shanghai")
 TAT_CAP = 250

@@ -1,4 +1,4 @@
-"""Working-day deadlines against real Chinese calendars (the years chinese_calendar covers).
+"""Working days (``protocol.workdays``) and deadlines against real Chinese calendars.
 
 Pinned calendars, as the package has them:
 - Spring Festival 2025: off Tue 01-28 .. Tue 02-04; working Sun 01-26 and Sat 02-08.
@@ -20,16 +20,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from protocol.v1.content import RequestKind
-from services.desk.domain.calendar import (
-    DEFAULT_LIMITS,
-    Deadline,
-    add_working_days,
-    due_date,
-    extend,
-    is_covered,
-    is_working_day,
-    working_days_between,
-)
+from protocol.workdays import add_working_days, is_covered, is_working_day, working_days_between
+from services.desk.domain.calendar import DEFAULT_LIMITS, Deadline, due_date, extend
 from tests.pins import FIRST_YEAR, LAST_YEAR
 
 D = dt.date
@@ -152,6 +144,20 @@ def test_between_inverts_add_from_a_working_day(day: dt.date, n: int) -> None:
 def test_provisional_exactly_when_due_leaves_the_covered_years(day: dt.date, n: int) -> None:
     deadline = due_date(day, n)
     assert deadline.provisional == (deadline.due.year > LAST_YEAR)
+
+
+@given(st.dates(min_value=D(FIRST_YEAR, 1, 1), max_value=D(LAST_YEAR, 12, 31)))
+def test_a_covered_day_is_the_packages_word(day: dt.date) -> None:
+    assert is_working_day(day) == chinese_calendar.is_workday(day)
+
+
+@given(st.dates(min_value=D(2019, 1, 1), max_value=D(LAST_YEAR + 2, 12, 31)),
+       st.integers(min_value=-3, max_value=800))
+def test_counting_by_running_totals_is_counting_day_by_day(a: dt.date, span: int) -> None:
+    # the count the hub makes per reply, against the definition (into uncovered years too)
+    b = a + dt.timedelta(days=span)
+    by_day = sum(is_working_day(a + dt.timedelta(days=k)) for k in range(1, span + 1))
+    assert working_days_between(a, b) == by_day
 
 
 @given(dates, dates, dates)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import random
 import uuid
 
 from openpyxl import load_workbook
 
 from protocol.v1.messages import EventRecordedBody
-from services.desk.domain import calendar
-from services.hub import counters, exports, workdays
+from services.hub import counters, exports
 from services.hub.counting import (
     TAT_CAP,
     increments,
@@ -125,11 +123,3 @@ def test_xlsx_keeps_numbers_and_defuses_text() -> None:
     ws = load_workbook(io.BytesIO(data)).active
     assert [[c.value for c in r] for r in ws.iter_rows()] == [
         ["key", "n"], ["'+cmd", 3], ["四川", 0.5]]
-
-
-def test_the_hubs_working_days_are_the_desks_deadline_calendar() -> None:
-    rng = random.Random(10)
-    for _ in range(2000):
-        a = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randint(0, 3300))  # into 2028
-        b = a + dt.timedelta(days=rng.randint(-3, 120))
-        assert workdays.working_days_between(a, b) == calendar.working_days_between(a, b)

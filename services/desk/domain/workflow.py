@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+from protocol import workdays
 from services.desk.domain import calendar, lifecycle
 
 TRANSFER_MIN_DAYS = 5
@@ -35,8 +36,8 @@ def extend_for_stop(due: dt.date, stopped_on: dt.date, today: dt.date) -> dt.dat
 
 def due_after_transfer(due: dt.date, today: dt.date) -> dt.date:
     """Keep ``due`` if the new recipient has ``TRANSFER_MIN_DAYS`` left, else give it those."""
-    if calendar.working_days_between(today, due) < TRANSFER_MIN_DAYS:
-        return calendar.add_working_days(today, TRANSFER_MIN_DAYS)
+    if workdays.working_days_between(today, due) < TRANSFER_MIN_DAYS:
+        return workdays.add_working_days(today, TRANSFER_MIN_DAYS)
     return due
 
 

@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 import asyncpg
 import structlog
 
+from protocol import workdays
 from protocol.v1 import events
 from services.common import outbox
-from services.desk.domain import calendar
 from services.desk.domain.errors import Refused
 from services.desk.domain.lifecycle import RUNNING, Transition
 from services.desk.domain.request import Step
@@ -35,11 +35,11 @@ ACTOR = "xiecha deadline watch"
 def rules_due(due: dt.date, today: dt.date, before_days: int, escalate_days: int) -> list[str]:
     """Which rules apply to a running request due on ``due``, as of ``today``."""
     rules = []
-    if today <= due and calendar.working_days_between(today, due) <= before_days:
+    if today <= due and workdays.working_days_between(today, due) <= before_days:
         rules.append("before_due")
     if today > due:
         rules.append("overdue")
-    if today > calendar.add_working_days(due, escalate_days):
+    if today > workdays.add_working_days(due, escalate_days):
         rules.append("escalate")
     return rules
 
@@ -58,7 +58,7 @@ class DeadlineWatch:
     async def tick(self) -> int:
         """Fire every rule that is due and not yet fired; returns how many fired."""
         today = china_date(self.clock())
-        horizon = calendar.add_working_days(today, self.before_days)
+        horizon = workdays.add_working_days(today, self.before_days)
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT r.id, r.due_date, coalesce(array_agg(f.rule) FILTER"

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from protocol import workdays
 from protocol.errors import ErrorCode
 from protocol.v1 import events
 from protocol.v1.content import RequestContent
@@ -43,7 +44,7 @@ def deadline(desk: Desk, content: RequestContent, now: dt.datetime) -> calendar.
         raise Refused(ErrorCode.VALIDATION_FAILED,
                       f"due_date must not be before {default.due} ({limit}"
                       f" working days, the limit for {content.kind})")
-    return calendar.Deadline(content.due_date, not calendar.is_covered(content.due_date))
+    return calendar.Deadline(content.due_date, not workdays.is_covered(content.due_date))
 
 
 def new_request(
