@@ -7,6 +7,7 @@ import asyncio
 import csv
 import datetime as dt
 import io
+import json
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -56,9 +57,18 @@ async def test_the_map_draws_every_partner_the_inset_and_a_regions_panel(
     assert "desk-zj" in await page.locator("#panel .facts").inner_text()
     assert await serious_violations(page) == []
     # And shading by requests redraws without leaving the page
+    model = json.loads(await page.locator("#map-model").text_content() or "{}")
     await page.get_by_role("button", name="收到协查请求").click()
     assert await page.get_by_role("button", name="收到协查请求").get_attribute(
         "aria-pressed") == "true"
+    most = max(r["requests"] for r in model["regions"])
+    assert await chart.get_attribute("data-shade-max") == str(max(1, most))
+    # and the flows come off and back on, the points staying
+    await page.get_by_role("checkbox", name="地区间协查流向").uncheck()
+    assert await chart.get_attribute("data-flows") == "0"
+    await page.get_by_role("checkbox", name="地区间协查流向").check()
+    assert int(await chart.get_attribute("data-flows") or 0) > 100
+    assert await chart.get_attribute("data-points") == str(signed)
     assert site.outside == []
 
 

@@ -26,9 +26,16 @@
     return model.flows.filter(f => centres[f.from] && centres[f.to])
       .map(f => ({ coords: [centres[f.from], centres[f.to]], value: f.n }));
   }
-  function option() {
+  function shading() {
     const data = regionData();
     const max = Math.max(1, ...data.map(d => d.value));
+    return {
+      visualMap: { min: 0, max: max, seriesIndex: 0, left: 10, bottom: 10, calculable: false,
+                   text: [String(max), "0"], inRange: { color: ["#eef4fb", "#2a6fb5"] } },
+      series: { id: "regions", name: labels[shade], type: "map", geoIndex: 0, data: data },
+    };
+  }
+  function flowing() {
     const flows = flowData(document.getElementById("show-flows").checked);
     const fmax = Math.max(1, ...flows.map(f => f.value));
     // small flows faint and thin, big ones bold: 30 x 30 lines stay readable
@@ -36,30 +43,40 @@
       const share = f.value / fmax;
       f.lineStyle = { width: 0.3 + 4 * share, opacity: 0.04 + 0.8 * share * share };
     });
+    return { id: "flows", name: labels.flows, type: "lines", coordinateSystem: "geo",
+             data: flows, lineStyle: { color: "#e08a00", curveness: 0.25 } };
+  }
+  function option() {
+    const shaded = shading();
     return {
       animation: false,
       tooltip: { trigger: "item" },
-      visualMap: { min: 0, max: max, seriesIndex: 0, left: 10, bottom: 10, calculable: false,
-                   text: [String(max), "0"], inRange: { color: ["#eef4fb", "#2a6fb5"] } },
+      visualMap: shaded.visualMap,
       geo: { map: "china", roam: true, zoom: 1.15, top: 40, silent: false,
              itemStyle: { borderColor: "#777" }, emphasis: { itemStyle: { areaColor: "#f3c36b" } } },
       series: [
-        { name: labels[shade], type: "map", geoIndex: 0, data: data },
-        { name: labels.bureaus, type: "scatter", coordinateSystem: "geo", symbolSize: 4,
-          itemStyle: { color: "#c0392b" }, large: true, largeThreshold: 2000,
+        shaded.series,
+        // one path for all points (large mode) from a few hundred on: redraws stay cheap
+        { id: "points", name: labels.bureaus, type: "scatter", coordinateSystem: "geo",
+          symbolSize: 4, itemStyle: { color: "#c0392b" }, large: true, largeThreshold: 300,
           data: model.points.map(p => ({ name: p[2], value: [p[0], p[1]], code: p[3] })) },
-        { name: labels.flows, type: "lines", coordinateSystem: "geo", data: flows,
-          lineStyle: { color: "#e08a00", curveness: 0.25 } },
+        flowing(),
       ],
     };
   }
-  function draw() {
-    chart.setOption(option(), { notMerge: true });
+  function drawn() {
     const regions = chart.getModel().getComponent("geo").coordinateSystem.regions;
     el.dataset.regions = regions.map(r => r.name).join(",");
     el.dataset.points = String(chart.getModel().getSeriesByIndex(1).getData().count());
     el.dataset.flows = String(chart.getModel().getSeriesByIndex(2).getData().count());
+    el.dataset.shadeMax = String(chart.getOption().visualMap[0].max);
     el.dataset.ready = "1";
+  }
+  // a change of shading or flows replaces only its own series: the points and the map's
+  // geometry stay as they are
+  function update(part) {
+    chart.setOption(part);
+    drawn();
   }
   chart.on("click", params => {
     const name = params.componentType === "geo" ? params.name : params.data && params.data.code
@@ -72,9 +89,11 @@
   document.querySelectorAll("[data-shade]").forEach(b => b.addEventListener("click", () => {
     shade = b.dataset.shade;
     document.querySelectorAll("[data-shade]").forEach(o => o.setAttribute("aria-pressed", String(o === b)));
-    draw();
+    update(shading());
   }));
-  document.getElementById("show-flows").addEventListener("change", draw);
+  document.getElementById("show-flows").addEventListener("change",
+    () => update({ series: [flowing()] }));
   window.addEventListener("resize", () => chart.resize());
-  draw();
+  chart.setOption(option());
+  drawn();
 })();
