@@ -1,9 +1,11 @@
 """Statistics answers kept in the process, each under the counters' version it was read at.
 
 ``stat_version`` moves in every transaction that changes a counter or the registry (a
-trigger, migration 005), which also notifies the new number on the channel
-``stat_version`` when it commits. A kept answer whose version is still current is what
-reading the counters again would give. While the hub listens, a kept answer is served
+trigger, migrations 005 and 006), which also notifies the new number on the channel
+``stat_version`` when it commits. The version is a vector, one number per shard (each
+transaction bumps its connection's), so concurrent counting does not queue on one row.
+A kept answer whose version is still current is what reading the counters again would
+give. While the hub listens, a kept answer is served
 without asking the database (a counter that moves reaches the answers a notification
 later, milliseconds); without the listening connection, each call reads the version
 (one indexed row). A missing answer is computed in one repeatable-read snapshot together
@@ -22,9 +24,10 @@ import structlog
 
 log = structlog.get_logger()
 
-VERSION = "SELECT version FROM stat_version"
+VERSION = "SELECT array_agg(version ORDER BY shard) FROM stat_version"
 CHANNEL = "stat_version"
 Compute = Callable[[asyncpg.Connection], Awaitable[Any]]
+Version = tuple[int, ...]
 
 
 class Answers:
@@ -32,10 +35,11 @@ class Answers:
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self.kept: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self.kept: OrderedDict[Hashable, tuple[Version, Any]] = OrderedDict()
         self.hits = self.misses = 0
-        self.current: int | None = None
+        self.current: Version | None = None
         """The latest version notified; None while not listening."""
+        self._shards: list[int] = []
         self._listener: asyncpg.Connection | None = None
 
     async def listen(self, pool: asyncpg.Pool) -> None:
@@ -43,7 +47,8 @@ class Answers:
         conn = await pool.acquire()
         await conn.add_listener(CHANNEL, self._notified)
         conn.add_termination_listener(self._lost)
-        self._listener, self.current = conn, await conn.fetchval(VERSION)
+        self._shards = list(await conn.fetchval(VERSION))
+        self._listener, self.current = conn, tuple(self._shards)
 
     async def stop(self, pool: asyncpg.Pool) -> None:
         conn, self._listener, self.current = self._listener, None, None
@@ -53,7 +58,13 @@ class Answers:
             await pool.release(conn)
 
     def _notified(self, conn: object, pid: int, channel: str, payload: str) -> None:
-        self.current = max(self.current or 0, int(payload))
+        """``shard:version``; a shard's notifications come in commit order, but keep the
+        highest anyway."""
+        shard, _, version = payload.partition(":")
+        if self.current is None or not shard.isdigit() or int(shard) >= len(self._shards):
+            return
+        self._shards[int(shard)] = max(self._shards[int(shard)], int(version))
+        self.current = tuple(self._shards)
 
     def _lost(self, conn: object) -> None:
         log.warning("statistics answers: version listener lost, reading it per call")
@@ -65,12 +76,12 @@ class Answers:
         if kept is not None and self.current is not None and kept[0] == self.current:
             return self._hit(key, kept[1])
         async with pool.acquire() as conn:
-            version = await conn.fetchval(VERSION)
+            version = tuple(await conn.fetchval(VERSION))
             if kept is not None and kept[0] == version:
                 return self._hit(key, kept[1])
             self.misses += 1
             async with conn.transaction(isolation="repeatable_read", readonly=True):
-                version = await conn.fetchval(VERSION)  # of the snapshot the answer reads
+                version = tuple(await conn.fetchval(VERSION))  # of the answer's snapshot
                 answer = await compute(conn)
         self.kept[key] = (version, answer)
         self.kept.move_to_end(key)
