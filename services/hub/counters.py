@@ -50,17 +50,36 @@ _ADD = {
 
 async def count_event(conn: asyncpg.Connection, body: Counted) -> bool:
     """Add the event to every counter it belongs to, once; False if already counted."""
-    first = await conn.fetchval(
-        "INSERT INTO counted_event (event_id, request_id, event_type, occurred_at)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
-        body.event_id, body.request_id, body.event_type, body.occurred_at,
-    )
-    if not first:
-        return False
     day = china_day(body.occurred_at)
-    rows = [(s, m, day, n) for s, m, n in increments(body)]
-    await add_rows(conn, rows + await _overdue(conn, body))
-    return True
+    rows = sorted((s, m, day, n) for s, m, n in increments(body))
+    columns = [list(c) for c in zip(*rows, strict=True)] or [[], [], [], []]
+    first = bool(await conn.fetchval(
+        _COUNT, body.event_id, body.request_id, body.event_type, body.occurred_at,
+        *columns, [by_day(r[0]) for r in rows],
+    ))
+    if first and overdue_change(body) is not None:
+        await add_rows(conn, await _overdue(conn, body))
+    return first
+
+
+_COUNT = (
+    # the event id and its sums at every grain in one statement (one round trip per event
+    # instead of four); the sums only when the id is new
+    "WITH first AS (INSERT INTO counted_event (event_id, request_id, event_type, occurred_at)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true),"
+    " x AS (SELECT s, m, d, n, daily FROM unnest($5::text[], $6::text[], $7::date[],"
+    " $8::bigint[], $9::bool[]) AS x(s, m, d, n, daily) WHERE EXISTS (SELECT FROM first)),"
+    " day AS (INSERT INTO stat_day (scope, metric, day, n)"
+    " SELECT s, m, d, sum(n) FROM x WHERE daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    " ON CONFLICT (scope, metric, day) DO UPDATE SET n = stat_day.n + EXCLUDED.n),"
+    " month AS (INSERT INTO stat_month (scope, metric, month, n)"
+    " SELECT s, m, date_trunc('month', d)::date, sum(n) FROM x GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    " ON CONFLICT (scope, metric, month) DO UPDATE SET n = stat_month.n + EXCLUDED.n),"
+    " total AS (INSERT INTO stat_total (scope, metric, n)"
+    " SELECT s, m, sum(n) FROM x GROUP BY 1, 2 ORDER BY 1, 2"
+    " ON CONFLICT (scope, metric) DO UPDATE SET n = stat_total.n + EXCLUDED.n)"
+    " SELECT EXISTS (SELECT FROM first)"
+)
 
 
 async def _overdue(conn: asyncpg.Connection, body: Counted) -> list[Row]:
