@@ -5,11 +5,11 @@ trigger, migrations 005 and 006), which also notifies the new number on the chan
 ``stat_version`` when it commits. The version is a vector, one number per shard (each
 transaction bumps its connection's), so concurrent counting does not queue on one row.
 A kept answer whose version is still current is what reading the counters again would
-give. While the hub listens, a kept answer is served
-without asking the database (a counter that moves reaches the answers a notification
-later, milliseconds); without the listening connection, each call reads the version
-(one indexed row). A missing answer is computed in one repeatable-read snapshot together
-with the version it belongs to.
+give. While the hub listens, a kept answer is served without asking the database (a
+counter that moves reaches the answers a notification later, milliseconds); without the
+listening connection, each call reads the version (16 rows of one small table). A
+missing answer is computed in one repeatable-read snapshot together with the version it
+belongs to.
 """
 
 from __future__ import annotations
